@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make run` and `make test` (see README).
+# Both are idempotent: the virtual environment is built once and reused.
+VENV   := .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEV    := tests/data/dev
+
+.PHONY: setup run test lint clean-cache
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	# torch first and pinned: this is the CPU build pip finds on local disk. Nothing later may
+	# replace it (pip keeps an installed version that satisfies every pin).
+	$(PYTHON) -m pip install --quiet torch==2.13.0
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# The main job on the embedded default: bundled base + its int8 self-draft, bundled audio.
+run: setup
+	$(PYTHON) main.py transcribe $(DEV)/dev_001.wav $(DEV)/dev_002.wav $(DEV)/dev_003.wav \
+		--model base --draft auto --output-format json
+
+test: setup
+	$(PYTHON) -m ruff check src tests main.py
+	$(PYTHON) -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+lint: setup
+	$(PYTHON) -m ruff check src tests main.py
+	$(PYTHON) -m ruff format --check src tests main.py

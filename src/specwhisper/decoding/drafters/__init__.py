@@ -1,0 +1,43 @@
+"""Drafters, chosen by name. A new drafter is a new module plus one line in ``make_drafter``."""
+
+from __future__ import annotations
+
+import torch
+
+from ...models.loading import WhisperBundle, load_model
+from .base import Drafter, UtteranceContext
+from .cross_vocab import CrossVocabDrafter
+from .model_draft import ModelDrafter
+from .self_int8 import SelfInt8Drafter
+
+__all__ = ["Drafter", "UtteranceContext", "make_drafter", "DRAFT_CHOICES", "DraftError"]
+
+DRAFT_CHOICES = ("auto", "none", "self-int8", "<model name>")
+
+
+class DraftError(ValueError):
+    """The draft cannot be used with this main model."""
+
+
+def int8_available() -> bool:
+    return torch.backends.quantized.engine not in (None, "", "none")
+
+
+def make_drafter(spec: str | None, main: WhisperBundle) -> Drafter | None:
+    """``none``, ``auto``, ``self-int8``, or a model name (same tokenizer -> ``model`` drafter,
+    another tokenizer -> ``cross`` drafter). ``auto`` is the fastest lossless choice measured on
+    a CPU: the main model's own int8 decoder (bench/results has the figures)."""
+    if spec is None or spec == "none":
+        return None
+    if spec == "auto":
+        return SelfInt8Drafter(main) if int8_available() else None
+    if spec == "self-int8":
+        if not int8_available():
+            raise DraftError("self-int8 needs PyTorch's quantized CPU engine; use --draft none")
+        return SelfInt8Drafter(main)
+    draft = load_model(spec)
+    if draft.source.location == main.source.location:
+        return ModelDrafter(draft, int8=False)  # drafting for itself: exact agreement expected
+    if draft.tokenizer.get_vocab() == main.tokenizer.get_vocab():
+        return ModelDrafter(draft, int8=int8_available())
+    return CrossVocabDrafter(draft, main, int8=int8_available())

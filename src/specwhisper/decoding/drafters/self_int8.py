@@ -1,0 +1,65 @@
+"""``self-int8`` drafter: the main model's own decoder, dynamically quantized to int8 (CPU).
+
+It reads the main model's encoder output, so drafting costs no second encoder pass, and it
+agrees with the fp32 model on almost every token (the prototype measured 0.95 acceptance).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ...models.loading import WhisperBundle
+from ..kv_decoder import CachedDecoder
+from ..logit_rules import TokenRules
+from .base import GreedyDraftDecoder, UtteranceContext
+
+
+class _DecoderOnly(nn.Module):
+    """Quacks like a Whisper for CachedDecoder: ``.model.decoder`` and ``.proj_out``."""
+
+    def __init__(self, decoder: nn.Module, proj_out: nn.Module) -> None:
+        super().__init__()
+        self.model = nn.Module()
+        self.model.decoder = decoder
+        self.proj_out = proj_out
+
+
+def quantized_copy(module: nn.Module) -> nn.Module:
+    """An int8 (dynamic) copy of every linear layer in ``module``; the original is untouched."""
+    return torch.ao.quantization.quantize_dynamic(
+        copy.deepcopy(module).eval(), {nn.Linear}, dtype=torch.qint8
+    )
+
+
+def quantized_decoder(main: WhisperBundle) -> nn.Module:
+    """An int8 copy of the main decoder and output layer; the fp32 original is left untouched."""
+    # Only the decoder is copied: the encoder output comes from the main model.
+    proj_out = nn.Linear(main.model.config.d_model, main.model.config.vocab_size, bias=False)
+    proj_out.weight = main.model.proj_out.weight
+    return quantized_copy(_DecoderOnly(main.model.model.decoder, proj_out))
+
+
+class SelfInt8Drafter:
+    name = "self-int8"
+
+    def __init__(self, main: WhisperBundle) -> None:
+        self.main = main
+        self.module = quantized_decoder(main)
+        self._decoder: GreedyDraftDecoder | None = None
+        self._prompt: list[int] = []
+
+    def begin(self, context: UtteranceContext) -> float:
+        self._prompt = list(context.main_prompt)
+        rules = TokenRules(
+            self.main.generation_config, self.main.model.config.vocab_size, len(self._prompt)
+        )
+        decoder = CachedDecoder(self.module, context.main_encoder_out)
+        self._decoder = GreedyDraftDecoder(decoder, rules, self.main.special.eot)
+        return 0.0
+
+    def propose(self, generated: list[int], k: int) -> list[int]:
+        assert self._decoder is not None, "begin() must be called first"
+        return self._decoder.continue_greedy(self._prompt + generated, k)

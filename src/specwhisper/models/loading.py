@@ -1,0 +1,140 @@
+"""Load a Whisper by name: model, tokenizer, feature extractor and the special token ids."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import (
+    GenerationConfig,
+    WhisperFeatureExtractor,
+    WhisperForConditionalGeneration,
+    WhisperTokenizer,
+)
+
+from .bundled import CONVERSION_VERSION, convert_bundled
+from .registry import ModelSource, resolve
+
+CACHE_ENV = "SPECWHISPER_CACHE"
+
+
+class ModelUnavailableError(RuntimeError):
+    """The model is known but its weights cannot be had here (no network, not installed)."""
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    sot: int
+    eot: int
+    no_timestamps: int
+    transcribe: int | None  # None on English-only models
+    translate: int | None
+    languages: dict[str, int]  # "en" -> id of <|en|>; empty on English-only models
+
+
+@dataclass
+class WhisperBundle:
+    """Everything needed to run one Whisper model."""
+
+    name: str
+    source: ModelSource
+    model: WhisperForConditionalGeneration
+    tokenizer: WhisperTokenizer
+    feature_extractor: WhisperFeatureExtractor
+    generation_config: GenerationConfig
+    special: SpecialTokens
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.special.languages)
+
+    @property
+    def n_mels(self) -> int:
+        return self.model.config.num_mel_bins
+
+
+def cache_dir() -> Path:
+    """Where converted models live: $SPECWHISPER_CACHE, else ~/.cache/specwhisper."""
+    root = (
+        os.environ.get(CACHE_ENV)
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "specwhisper"
+    )
+    return Path(root)
+
+
+_loaded: dict[str, WhisperBundle] = {}
+_lock = threading.Lock()
+
+
+def load_model(name: str) -> WhisperBundle:
+    """Load (once per process) the model called ``name``, in float32 eval mode on the CPU."""
+    source = resolve(name)
+    with _lock:
+        if source.location not in _loaded:
+            _loaded[source.location] = _load(source)
+        return _loaded[source.location]
+
+
+def converted_folder(name: str) -> Path:
+    """The cached transformers folder of bundled model ``name``, converting it on first use."""
+    folder = cache_dir() / "converted" / f"{name}-v{CONVERSION_VERSION}"
+    if not (folder / "specwhisper.json").is_file():
+        convert_bundled(name, folder)
+    return folder
+
+
+def _load(source: ModelSource) -> WhisperBundle:
+    if source.kind == "bundled":
+        folder: str = str(converted_folder(source.name))
+    else:
+        folder = source.location
+    try:
+        model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
+        tokenizer = WhisperTokenizer.from_pretrained(folder)
+        feature_extractor = WhisperFeatureExtractor.from_pretrained(folder)
+    except OSError as error:
+        if source.kind == "hub":
+            raise ModelUnavailableError(
+                f"model {source.name!r} ({source.location}) needs a network to download it from "
+                "the Hugging Face hub, or pass a local folder holding a transformers Whisper model"
+                f" (offline names: tiny.en, base). Cause: {error.__class__.__name__}"
+            ) from None
+        raise ModelUnavailableError(
+            f"cannot load model {source.name!r} from {folder}: {error}"
+        ) from error
+    model.eval()
+    return WhisperBundle(
+        name=source.name,
+        source=source,
+        model=model,
+        tokenizer=tokenizer,
+        feature_extractor=feature_extractor,
+        generation_config=model.generation_config,
+        special=special_tokens(tokenizer, model.generation_config),
+    )
+
+
+def special_tokens(tokenizer: WhisperTokenizer, generation: GenerationConfig) -> SpecialTokens:
+    ids = tokenizer.convert_tokens_to_ids
+    lang_to_id = getattr(generation, "lang_to_id", None) or {}
+    multilingual = bool(lang_to_id)
+    return SpecialTokens(
+        sot=ids("<|startoftranscript|>"),
+        eot=ids("<|endoftext|>"),
+        no_timestamps=ids("<|notimestamps|>"),
+        transcribe=ids("<|transcribe|>") if multilingual else None,
+        translate=ids("<|translate|>") if multilingual else None,
+        languages={token[2:-2]: idx for token, idx in lang_to_id.items()},
+    )
+
+
+def ctranslate2_model_dir(name: str) -> Path:
+    """The cached CTranslate2 folder of a bundled model (see ``bundled.ctranslate2_folder``)."""
+    from .bundled import ctranslate2_folder
+
+    if resolve(name).kind != "bundled":
+        raise ValueError(f"{name!r} is not a bundled model: only tiny.en and base are")
+    return ctranslate2_folder(name, cache_dir() / "ctranslate2" / name)

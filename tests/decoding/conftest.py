@@ -1,0 +1,103 @@
+"""Random-weight tiny Whisper pairs for fast exactness tests.
+
+- same vocabulary: the draft is the main model with noise on every weight, so it agrees often
+  but not always;
+- cross vocabulary, mimicking large-v3 + tiny: a 128-mel main with base's tokenizer and an
+  80-mel draft with tiny.en's tokenizer. The draft's decoder is the main decoder with its
+  vocabulary re-indexed through token text, and cross-attention is damped in both, so the pair
+  agrees on many tokens and disagrees where tokenizations differ.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+
+from specwhisper.models.loading import WhisperBundle, special_tokens
+from specwhisper.models.registry import ModelSource
+
+MAX_POSITIONS = 64
+
+
+def _random_model(like: WhisperBundle, n_mels: int, seed: int) -> WhisperForConditionalGeneration:
+    torch.manual_seed(seed)
+    config = WhisperConfig(
+        vocab_size=like.model.config.vocab_size,
+        num_mel_bins=n_mels,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
+        max_source_positions=1500,
+        max_target_positions=MAX_POSITIONS,
+        bos_token_id=like.special.eot,
+        eos_token_id=like.special.eot,
+        pad_token_id=like.special.eot,
+        decoder_start_token_id=like.special.sot,
+    )
+    model = WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():  # sharper logits than the default init: fewer exact ties
+        for parameter in model.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(3.0)
+    return model
+
+
+def _bundle(name: str, model, like: WhisperBundle) -> WhisperBundle:
+    generation = copy.deepcopy(like.generation_config)
+    generation.max_length = MAX_POSITIONS
+    return WhisperBundle(
+        name=name,
+        source=ModelSource(name, "folder", f"<random {name}>", "random test model"),
+        model=model,
+        tokenizer=like.tokenizer,
+        feature_extractor=WhisperFeatureExtractor(feature_size=model.config.num_mel_bins),
+        generation_config=generation,
+        special=special_tokens(like.tokenizer, generation),
+    )
+
+
+def _damp_cross_attention(model, factor: float) -> None:
+    with torch.no_grad():
+        for layer in model.model.decoder.layers:
+            layer.encoder_attn.out_proj.weight.mul_(factor)
+
+
+@pytest.fixture(scope="session")
+def same_vocab_pair(base):
+    main = _random_model(base, 80, seed=1)
+    draft = copy.deepcopy(main)
+    torch.manual_seed(2)
+    with torch.no_grad():
+        for parameter in draft.parameters():
+            parameter.add_(0.05 * parameter.std() * torch.randn_like(parameter))
+    return _bundle("rand-main", main, base), _bundle("rand-draft", draft, base)
+
+
+@pytest.fixture(scope="session")
+def cross_vocab_pair(base, tiny_en):
+    main = _random_model(base, 128, seed=3)
+    _damp_cross_attention(main, 0.2)
+    draft = _random_model(tiny_en, 80, seed=4)
+    draft.model.decoder.load_state_dict(
+        {k: v for k, v in main.model.decoder.state_dict().items() if "embed_tokens" not in k},
+        strict=False,
+    )
+    # Re-index the vocabulary through text: draft token j gets the embedding of the main
+    # token with the same text, when there is one.
+    main_vocab = base.tokenizer.get_vocab()
+    with torch.no_grad():
+        for text, j in tiny_en.tokenizer.get_vocab().items():
+            i = main_vocab.get(text)
+            if i is not None:
+                draft.model.decoder.embed_tokens.weight[j] = main.model.decoder.embed_tokens.weight[
+                    i
+                ]
+    draft.tie_weights()
+    return _bundle("rand-main-128", main, base), _bundle("rand-draft-80", draft, tiny_en)
