@@ -2,16 +2,16 @@
 
 import numpy as np
 import pytest
-from specwhisper.audio import AudioDecodeError
 
+from specwhisper.audio import AudioDecodeError
 from specwhisper.decoding.options import OptionsError
 from specwhisper.transcribe import AudioTooLongError, Transcriber
 
 # Exact golden transcripts of dev_001 (greedy, fp32). If a change alters them, it changed what
 # the models say: find out why before updating.
 GOLDEN = {
-    "base": None,
-    "tiny.en": None,
+    "base": "Please remember to bring the signed forms to the front desk before noon on Friday.",
+    "tiny.en": "Please remember to bring the signed forms to the front desk before noon on Friday.",
 }
 
 
@@ -55,7 +55,9 @@ def test_translate_task_and_fixed_draft_length(base_fast, dev_set):
     clip = dev_set[0].audio_path
     result = base_fast.transcribe(clip, language="en", task="translate", draft_length=3)
     assert result.text
-    assert set(result.stats.draft_lengths) <= {3}
+    # Every draft is 3 tokens, except one that stops early at a proposed end-of-text.
+    assert max(result.stats.draft_lengths) == 3
+    assert sum(length < 3 for length in result.stats.draft_lengths) <= 1
 
 
 def test_bad_options_name_the_allowed_values(base_fast, dev_set):

@@ -19,11 +19,16 @@ NEW_TOKENS = 30
 
 
 def _inputs():
+    """Tone mixtures with random pitches, envelopes and lengths: varied log-mels."""
     rng = np.random.default_rng(0)
-    return [
-        (0.1 * rng.standard_normal(16000 * int(rng.integers(1, 8)))).astype(np.float32)
-        for _ in range(INPUTS)
-    ]
+    clips = []
+    for _ in range(INPUTS):
+        t = np.arange(16000 * int(rng.integers(1, 8))) / 16000
+        envelope = np.abs(np.sin(2 * np.pi * rng.uniform(0.5, 4) * t))
+        tones = sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(100, 3000, size=4))
+        noise = 0.01 * rng.standard_normal(len(t))
+        clips.append((0.2 * tones * envelope / 4 + noise).astype(np.float32))
+    return clips
 
 
 def _run(main, drafter, audio, k):

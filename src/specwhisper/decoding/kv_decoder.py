@@ -44,6 +44,7 @@ class CachedDecoder:
         self.decoder = model.model.decoder
         self.output_layer = output_layer if output_layer is not None else model.proj_out
         self.encoder_out = encoder_out
+        self.max_positions = self.decoder.embed_positions.weight.shape[0]
         self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
         self.length = 0
 

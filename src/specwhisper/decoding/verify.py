@@ -27,11 +27,13 @@ def verify(
     logits = main.forward(pending + draft)[len(pending) - 1 :]  # (len(draft) + 1, vocab)
     choices = rules.argmax(logits, first_position=len(sequence))
     accepted = 0
-    while accepted < len(draft) and draft[accepted] == choices[accepted] != eot:
+    while accepted < len(draft) and draft[accepted] == choices[accepted]:
         accepted += 1
+        if draft[accepted - 1] == eot:  # an agreed end-of-text ends the utterance
+            break
     new_tokens = choices[: accepted + 1]
-    finished = new_tokens[-1] == eot
+    finished = eot in new_tokens
     if finished:
-        new_tokens = new_tokens[:-1]
+        new_tokens = new_tokens[: new_tokens.index(eot)]
     main.crop(len(sequence) + len(new_tokens) - 1)
     return Verdict(new_tokens, accepted, finished)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import transformers
 from transformers import (
     GenerationConfig,
     WhisperFeatureExtractor,
@@ -19,6 +20,10 @@ from .bundled import CONVERSION_VERSION, convert_bundled
 from .registry import ModelSource, resolve
 
 CACHE_ENV = "SPECWHISPER_CACHE"
+
+# Loading/conversion progress bars and generate()'s advice would drown the CLI's own output.
+transformers.utils.logging.disable_progress_bar()
+transformers.utils.logging.set_verbosity_error()
 
 
 class ModelUnavailableError(RuntimeError):

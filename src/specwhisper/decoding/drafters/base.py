@@ -68,6 +68,9 @@ class GreedyDraftDecoder:
         self.fed = self.fed[:keep]
         pending = sequence[keep:]
         drafted: list[int] = []
+        # A draft tokenization can be longer than the main one: never run past the draft's
+        # last position.
+        k = min(k, self.decoder.max_positions - len(sequence) + 1)
         while len(drafted) < k:
             logits = self.decoder.forward(pending)[-1:]
             self.fed.extend(pending)

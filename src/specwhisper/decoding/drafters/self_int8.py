@@ -7,6 +7,7 @@ agrees with the fp32 model on almost every token (the prototype measured 0.95 ac
 from __future__ import annotations
 
 import copy
+import warnings
 
 import torch
 from torch import nn
@@ -29,9 +30,14 @@ class _DecoderOnly(nn.Module):
 
 def quantized_copy(module: nn.Module) -> nn.Module:
     """An int8 (dynamic) copy of every linear layer in ``module``; the original is untouched."""
-    return torch.ao.quantization.quantize_dynamic(
-        copy.deepcopy(module).eval(), {nn.Linear}, dtype=torch.qint8
-    )
+    with warnings.catch_warnings():
+        # torch.ao's eager quantization is deprecated in favour of torchao, but it is what the
+        # pinned torch ships, and it is fast: keep the warnings out of users' output.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(module).eval(), {nn.Linear}, dtype=torch.qint8
+        )
 
 
 def quantized_decoder(main: WhisperBundle) -> nn.Module:
