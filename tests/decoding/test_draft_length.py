@@ -1,0 +1,42 @@
+from specwhisper.decoding.draft_length import DraftLengthChooser
+
+
+def _feed(chooser, acceptance_pattern, draft_step, verify_base, verify_per_k, rounds=40):
+    for i in range(rounds):
+        k = chooser.next_length()
+        accepted = acceptance_pattern(k, i)
+        chooser.record(k, accepted, draft_step * k, verify_base + verify_per_k * k)
+
+
+def test_fixed_length_is_respected():
+    chooser = DraftLengthChooser(16, fixed=3)
+    _feed(chooser, lambda k, i: k, 0.001, 0.01, 0.0)
+    assert chooser.next_length() == 3
+
+
+def test_cheap_accurate_draft_drafts_long_and_bad_draft_drafts_short():
+    good = DraftLengthChooser(16)
+    _feed(good, lambda k, i: k if i % 10 else k - 1, draft_step=0.001, verify_base=0.012,
+          verify_per_k=0.0005)
+    bad = DraftLengthChooser(16)
+    _feed(bad, lambda k, i: 0 if i % 2 else min(1, k), draft_step=0.004, verify_base=0.012,
+          verify_per_k=0.0005)
+    assert good.next_length() >= 8
+    assert bad.next_length() <= 2
+    assert good.acceptance > 0.9 > 0.5 > bad.acceptance
+
+
+def test_expensive_draft_steps_shorten_the_draft():
+    cheap, dear = DraftLengthChooser(16), DraftLengthChooser(16)
+    pattern = lambda k, i: k if i % 4 else k // 2  # noqa: E731  (acceptance ~0.85 for both)
+    _feed(cheap, pattern, 0.0005, 0.012, 0.0005)
+    _feed(dear, pattern, 0.008, 0.012, 0.0005)
+    assert cheap.next_length() > dear.next_length()
+
+
+def test_one_slow_call_does_not_swing_the_choice():
+    chooser = DraftLengthChooser(16)
+    _feed(chooser, lambda k, i: k, 0.002, 0.012, 0.0005)
+    before = chooser.next_length()
+    chooser.record(before, before, draft_s=5.0, verify_s=3.0)  # a page fault, say
+    assert chooser.next_length() == before
