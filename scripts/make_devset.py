@@ -1,6 +1,6 @@
 """Regenerate the committed English dev set in tests/data/dev with espeak-ng (Debian package).
 
-    python scripts/make_devset.py
+    python scripts/make_devset.py [--out FOLDER]
 
 Our own sentences, several espeak-ng voices, speeds and pitches, 16 kHz mono 16-bit WAV with
 0.3 s of silence at both ends; every fourth clip gets seeded noise at 10-20 dB SNR. The output is
@@ -9,6 +9,7 @@ deterministic for a given espeak-ng version. Writes manifest.jsonl (audio path +
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import tempfile
@@ -86,8 +87,11 @@ def speak(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
             ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(raw), text],
             check=True,
         )
+        # -D: no dither. sox's dither is randomly seeded, so it made every run differ by a
+        # least significant bit or two; -V1: its one warning (a few clipped peaks) is harmless.
         subprocess.run(
-            ["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(resampled)], check=True
+            ["sox", "-D", "-V1", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(resampled)],
+            check=True,
         )
         audio, rate = soundfile.read(resampled, dtype="float32")
     assert rate == RATE
@@ -108,8 +112,11 @@ def add_noise(audio: np.ndarray, snr_db: float, seed: int, brown: bool) -> np.nd
 
 
 def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("dev_*.wav"):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output folder (default {OUT})")
+    out: Path = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("dev_*.wav"):
         old.unlink()
     records = []
     for index, text in enumerate(SENTENCES, start=1):
@@ -120,10 +127,10 @@ def main() -> None:
             snr = 10 + (index * 7) % 11  # 10..20 dB, spread over the noisy clips
             audio = add_noise(audio, snr, seed=index, brown=index % 8 == 0)
             name = f"dev_{index:03d}_noisy.wav"
-        soundfile.write(OUT / name, audio, RATE, subtype="PCM_16")
+        soundfile.write(out / name, audio, RATE, subtype="PCM_16")
         records.append({"audio": name, "text": text})
         print(f"{name}: {len(audio) / RATE:5.1f} s  {voice}")
-    with (OUT / "manifest.jsonl").open("w") as manifest:
+    with (out / "manifest.jsonl").open("w") as manifest:
         for record in records:
             manifest.write(json.dumps(record) + "\n")
 

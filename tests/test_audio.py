@@ -1,44 +1,63 @@
 """load_audio: every accepted format, any rate, stereo, and one clear error for bad input."""
 
+from pathlib import Path
+
 import av
 import numpy as np
 import pytest
 import soundfile
 
-from specwhisper.audio import SAMPLE_RATE, AudioDecodeError, load_audio
+from specwhisper.audio import (
+    ACCEPTED_FORMATS,
+    SAMPLE_RATE,
+    AudioDecodeError,
+    audio_duration,
+    load_audio,
+)
 
 TONE_HZ = 440.0
+TONE_AMPLITUDE = 0.5
+SOURCE_RATE = 44100
+
+# name -> (file name, PyAV codec, PyAV container); None: written by soundfile.
+FORMATS = {
+    "wav": ("tone.wav", None, None),
+    "flac": ("tone.flac", None, None),
+    "ogg-vorbis": ("tone.ogg", None, None),
+    "ogg-opus": ("tone_opus.ogg", "libopus", "ogg"),
+    "mp3": ("tone.mp3", "libmp3lame", "mp3"),
+    "m4a": ("tone.m4a", "aac", "ipod"),
+    "mp4": ("tone.mp4", "aac", "mp4"),
+    "webm": ("tone.webm", "libopus", "webm"),
+}
 
 
 @pytest.fixture(scope="module")
-def encoded(tmp_path_factory) -> dict[str, bytes]:
+def encoded(tmp_path_factory) -> dict[str, Path]:
     """A 1 s, 44.1 kHz stereo tone encoded in every accepted format."""
     folder = tmp_path_factory.mktemp("formats")
-    t = np.arange(44100) / 44100
-    stereo = 0.5 * np.stack([np.sin(2 * np.pi * TONE_HZ * t)] * 2, axis=1).astype(np.float32)
-    for ext in ("wav", "flac", "ogg"):
-        soundfile.write(folder / f"tone.{ext}", stereo, 44100)
-    # mp3, aac in m4a/mp4, opus in webm and ogg: through PyAV's bundled FFmpeg encoders.
-    for ext, codec, container in (
-        ("mp3", "libmp3lame", "mp3"),
-        ("m4a", "aac", "ipod"),
-        ("mp4", "aac", "mp4"),
-        ("webm", "libopus", "webm"),
-        ("opus", "libopus", "ogg"),
-    ):
-        _encode(stereo, folder / f"tone.{ext}", codec, container)
-    return {p.suffix[1:]: p.read_bytes() for p in folder.iterdir()}
+    t = np.arange(SOURCE_RATE) / SOURCE_RATE
+    tone = TONE_AMPLITUDE * np.sin(2 * np.pi * TONE_HZ * t)
+    stereo = np.stack([tone, tone], axis=1).astype(np.float32)
+    paths = {}
+    for name, (file_name, codec, container) in FORMATS.items():
+        paths[name] = folder / file_name
+        if codec is None:
+            soundfile.write(paths[name], stereo, SOURCE_RATE)
+        else:
+            _encode(stereo, paths[name], codec, container)
+    return paths
 
 
-def _encode(stereo: np.ndarray, path, codec: str, container_format: str) -> None:
-    rate = 48000 if codec == "libopus" else 44100
+def _encode(stereo: np.ndarray, path: Path, codec: str, container_format: str) -> None:
+    rate = 48000 if codec == "libopus" else SOURCE_RATE  # opus encodes at 48 kHz only
     with av.open(str(path), "w", format=container_format) as container:
         stream = container.add_stream(codec, rate=rate, layout="stereo")
         resampler = av.AudioResampler(format=stream.format.name, layout="stereo", rate=rate)
         frame = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(stereo.T), format="fltp", layout="stereo"
         )
-        frame.sample_rate = 44100
+        frame.sample_rate = SOURCE_RATE
         for resampled in resampler.resample(frame) + resampler.resample(None):
             container.mux(stream.encode(resampled))
         container.mux(stream.encode(None))
@@ -49,64 +68,101 @@ def _dominant_hz(audio: np.ndarray) -> float:
     return float(np.argmax(spectrum) * SAMPLE_RATE / len(audio))
 
 
-@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3", "m4a", "mp4", "webm", "opus"])
-def test_every_format_decodes_to_16k_mono(ext, encoded, tmp_path):
-    path = tmp_path / f"clip.{ext}"
-    path.write_bytes(encoded[ext])
-    for source in (path, str(path), encoded[ext]):
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_every_format_decodes_to_16k_mono(name, encoded):
+    path = encoded[name]
+    for source in (path, str(path), path.read_bytes()):
         audio = load_audio(source)
         assert audio.dtype == np.float32 and audio.ndim == 1
-        assert abs(len(audio) / SAMPLE_RATE - 1.0) < 0.1, ext  # encoders add a little padding
-        assert abs(_dominant_hz(audio) - TONE_HZ) < 5, ext
-        assert np.abs(audio).max() <= 1.0
+        assert abs(audio_duration(audio) - 1.0) < 0.1, name  # encoders add a little padding
+        assert abs(_dominant_hz(audio) - TONE_HZ) < 5, name
+        # Channels are averaged: the mono peak stays the per-channel peak (a sum would not).
+        assert abs(np.abs(audio).max() - TONE_AMPLITUDE) < 0.1, name
 
 
-def test_arrays_int16_and_other_rates():
+def test_arrays_int_types_and_other_rates():
     t = np.arange(8000) / 8000
     int16 = (0.5 * 32767 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.int16)
     audio = load_audio(int16, sample_rate_hint=8000)
+    assert audio.dtype == np.float32
     assert len(audio) == pytest.approx(SAMPLE_RATE, abs=40)
     assert abs(_dominant_hz(audio) - TONE_HZ) < 5
     assert 0.45 < np.abs(audio).max() < 0.55
-    same = np.zeros(16000, dtype=np.float32)
+    uint8 = np.array([0, 128, 255], dtype=np.uint8)
+    assert load_audio(uint8).tolist() == [-1.0, 0.0, pytest.approx(127 / 128)]
+    same = np.linspace(-0.5, 0.5, 16000, dtype=np.float32)
     assert np.array_equal(load_audio(same), same)  # 16 kHz float32 passes through unchanged
+    stereo_first = np.stack([same, np.zeros_like(same)])  # (channels, samples)
+    assert np.allclose(load_audio(stereo_first), same / 2)
+
+
+def test_streamed_wav_header_is_not_called_truncated(encoded):
+    # espeak-ng --stdout and sox to a pipe leave a placeholder data size near 2 GiB.
+    data = bytearray(encoded["wav"].read_bytes())
+    data_chunk = data.index(b"data")
+    data[data_chunk + 4 : data_chunk + 8] = (0x7FFFF000).to_bytes(4, "little")
+    assert abs(audio_duration(load_audio(bytes(data))) - 1.0) < 0.01
 
 
 def test_real_dev_clip(dev_set):
     audio = load_audio(dev_set[0].audio_path)
-    assert 2 < len(audio) / SAMPLE_RATE < 25 and np.abs(audio).max() > 0.05
+    assert audio.dtype == np.float32 and 2 < audio_duration(audio) < 25
+    assert np.abs(audio).max() > 0.05
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
 
 
 @pytest.mark.parametrize(
     "make_bad, expected",
     [
         (lambda tmp, good: tmp / "missing.wav", "no such file"),
+        (lambda tmp, good: tmp, "cannot be read"),  # a folder
         (lambda tmp, good: _write(tmp / "empty.wav", b""), "empty"),
         (lambda tmp, good: _write(tmp / "cut.wav", good[:2000]), "truncated"),
         (lambda tmp, good: _write(tmp / "header.wav", good[:30]), "truncated"),
-        (lambda tmp, good: _write(tmp / "image.png", b"\x89PNG\r\n\x1a\n" + bytes(200)), "audio"),
+        (lambda tmp, good: _write(tmp / "image.png", PNG), "audio"),
         (lambda tmp, good: _write(tmp / "notes.txt", b"this is not audio\n" * 20), "cannot"),
     ],
 )
 def test_bad_files_raise_one_clear_error(make_bad, expected, encoded, tmp_path):
-    path = make_bad(tmp_path, encoded["wav"])
+    path = make_bad(tmp_path, encoded["wav"].read_bytes())
     with pytest.raises(AudioDecodeError) as error:
         load_audio(path)
     message = str(error.value)
     assert str(path) in message and expected in message
-    assert "wav, flac, ogg, mp3, m4a, mp4, webm" in message
+    assert ", ".join(ACCEPTED_FORMATS) in message
 
 
-def test_bad_bytes_and_arrays():
-    for bad in (b"", b"garbage" * 10):
-        with pytest.raises(AudioDecodeError, match="<bytes>.*wav"):
-            load_audio(bad)
-    with pytest.raises(AudioDecodeError, match="<array>.*no audio samples"):
-        load_audio(np.zeros(0, dtype=np.float32))
-    with pytest.raises(AudioDecodeError, match="NaN"):
-        load_audio(np.full(100, np.nan, dtype=np.float32))
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (b"", "empty"),
+        (bytearray(b"garbage" * 10), "cannot"),
+        (PNG, "audio"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00", "truncated WAV"),
+    ],
+)
+def test_bad_bytes_raise_one_clear_error(bad, expected):
+    with pytest.raises(AudioDecodeError, match=f"<bytes>: .*{expected}.*wav, flac"):
+        load_audio(bad)
 
 
-def _write(path, data: bytes):
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (np.zeros(0, dtype=np.float32), "no audio samples"),
+        (np.zeros((0, 2), dtype=np.int16), "no audio samples"),
+        (np.full(100, np.nan, dtype=np.float32), "NaN"),
+        (np.array(["a", "b"]), "not audio samples"),
+        (np.zeros((2, 2, 2), dtype=np.float32), "shape"),
+    ],
+)
+def test_bad_arrays_raise_one_clear_error(bad, expected):
+    with pytest.raises(AudioDecodeError, match=f"<array>: .*{expected}.*wav, flac"):
+        load_audio(bad)
+
+
+def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
