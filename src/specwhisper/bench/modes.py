@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models.loading import ModelUnavailableError, load_model
+from ..models.loading import load_model
 from ..models.registry import available_offline, resolve
 from .systems import (
     EncoderFloor,
@@ -82,11 +82,6 @@ def build_plan(
 
 
 def _large_v3_note() -> str:
-    source = resolve("large-v3")
-    if available_offline(source):
+    if available_offline(resolve("large-v3")):
         return "large-v3 is available: run --model large-v3 --draft tiny for that pair"
-    try:
-        load_model("large-v3")
-    except ModelUnavailableError:
-        pass
     return "tiny -> large-v3 skipped: those weights need a network (not available here)"

@@ -82,7 +82,7 @@ def environment(threads: int) -> dict:
         except PackageNotFoundError:
             pass
     return {
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "command": " ".join([_program(), *sys.argv[1:]]),
         "python": platform.python_version(),
         "packages": packages,
         "cpu": _cpu_name(),
@@ -90,6 +90,11 @@ def environment(threads: int) -> dict:
         "torch_threads": threads,
         "cpu_count": os.cpu_count(),
     }
+
+
+def _program() -> str:
+    name = Path(sys.argv[0]).name
+    return f"python {name}" if name.endswith(".py") else name
 
 
 def _cpu_name() -> str:

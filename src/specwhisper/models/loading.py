@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from transformers import (
 )
 
 from .bundled import CONVERSION_VERSION, convert_bundled
-from .registry import ModelSource, resolve
+from .registry import ModelSource, available_offline, resolve
 
 CACHE_ENV = "SPECWHISPER_CACHE"
 
@@ -91,11 +92,29 @@ def converted_folder(name: str) -> Path:
     return folder
 
 
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the hub answers at all; without this check an offline download attempt retries
+    with back-off for about half a minute before failing."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        with socket.create_connection(("huggingface.co", 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _load(source: ModelSource) -> WhisperBundle:
     if source.kind == "bundled":
         folder: str = str(converted_folder(source.name))
     else:
         folder = source.location
+    if source.kind == "hub" and not available_offline(source) and not _hub_reachable():
+        raise ModelUnavailableError(
+            f"model {source.name!r} ({source.location}) needs a network to download it from "
+            "the Hugging Face hub, and the hub cannot be reached: pass a local folder holding a "
+            "transformers Whisper model instead (offline names here: tiny.en, base)"
+        )
     try:
         model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
         tokenizer = WhisperTokenizer.from_pretrained(folder)
