@@ -89,6 +89,11 @@ def _layer_norm(target: str, source: str, out: dict[str, np.ndarray], v) -> None
     out[f"{target}.bias"] = v(f"{source}/beta")
 
 
+def _self_attention_block(target: str, source: str, out: dict[str, np.ndarray], v) -> None:
+    _attention(f"{target}.self_attn", f"{source}/self_attention", out, v, cross=False)
+    _layer_norm(f"{target}.self_attn_layer_norm", f"{source}/self_attention/layer_norm", out, v)
+
+
 def _feed_forward(target: str, source: str, out: dict[str, np.ndarray], v) -> None:
     for index, name in ((0, "fc1"), (1, "fc2")):
         out[f"{target}.{name}.weight"] = v(f"{source}/linear_{index}/weight")
@@ -117,8 +122,7 @@ def state_dict_from_ctranslate2(
     _layer_norm(f"{enc}.layer_norm", "encoder/layer_norm", out, v)
     for i in range(config.encoder_layers):
         src, dst = f"encoder/layer_{i}", f"{enc}.layers.{i}"
-        _attention(f"{dst}.self_attn", f"{src}/self_attention", out, v, cross=False)
-        _layer_norm(f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm", out, v)
+        _self_attention_block(dst, src, out, v)
         _feed_forward(dst, f"{src}/ffn", out, v)
 
     out[f"{dec}.embed_tokens.weight"] = v("decoder/embeddings/weight")
@@ -126,8 +130,7 @@ def state_dict_from_ctranslate2(
     _layer_norm(f"{dec}.layer_norm", "decoder/layer_norm", out, v)
     for i in range(config.decoder_layers):
         src, dst = f"decoder/layer_{i}", f"{dec}.layers.{i}"
-        _attention(f"{dst}.self_attn", f"{src}/self_attention", out, v, cross=False)
-        _layer_norm(f"{dst}.self_attn_layer_norm", f"{src}/self_attention/layer_norm", out, v)
+        _self_attention_block(dst, src, out, v)
         _attention(f"{dst}.encoder_attn", f"{src}/attention", out, v, cross=True)
         _layer_norm(f"{dst}.encoder_attn_layer_norm", f"{src}/attention/layer_norm", out, v)
         _feed_forward(dst, f"{src}/ffn", out, v)
