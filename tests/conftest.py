@@ -6,9 +6,14 @@ import os
 
 import numpy as np
 import pytest
-import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the hub
+# Idle OpenMP threads sleep instead of spinning: tests start servers and share 2 cores with
+# other work, and spinning waiters made the same test 6x slower on a busy machine.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import torch  # noqa: E402  (after the OpenMP setting, which torch reads when it loads)
+
 torch.set_num_threads(int(os.environ.get("SPECWHISPER_THREADS", "2")))
 
 

@@ -6,13 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
-import torch
+from ..evaluation.datasets import DEFAULT_DEV_SET
+from . import MODES
 
-from ..evaluation.datasets import DEFAULT_DEV_SET, load_dataset
-from .modes import BEAM_SIZES, MODES, build_plan
-from .plots import plot_acceptance, plot_beam, plot_latency_vs_wer, plot_speedup
-from .report import environment, markdown_table, summarize, write_results
-from .runner import run_systems
+# torch, transformers and matplotlib load inside run_benchmark: building the CLI parser must
+# stay light (`specwhisper --help`, and `serve` sets OpenMP's wait policy before torch loads).
 
 
 def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
@@ -54,6 +52,14 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run_benchmark(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..evaluation.datasets import load_dataset
+    from .modes import BEAM_SIZES, build_plan
+    from .plots import plot_acceptance, plot_beam, plot_latency_vs_wer, plot_speedup
+    from .report import environment, markdown_table, summarize, write_results
+    from .runner import run_systems
+
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..models.loading import load_model
 from ..models.registry import available_offline, resolve
+from . import MODES
 from .systems import (
     EncoderFloor,
     FasterWhisper,
@@ -16,7 +17,6 @@ from .systems import (
     int8_assistant,
 )
 
-MODES = ("speculative", "cross", "beam", "peers")
 DEFAULT_DRAFTS = ("self-int8", "tiny.en")
 CROSS_SWEEP = (2, 4, 6, 8)
 BEAM_SIZES = (1, 2, 3, 4, 5)

@@ -42,8 +42,14 @@ def plot_latency_vs_wer(rows: list[dict], path: Path, title: str) -> None:
         if r["wer"] is None:  # the encoder floor transcribes nothing: a bound, drawn as a line
             ax.axvline(x, color="#999", linestyle=":", label=f"{_short(r['system'])} (bound)")
             continue
-        ax.scatter(x, r["wer"] * 100, s=55, marker=markers[index % len(markers)],
-                   label=_short(r["system"]), alpha=0.85)
+        ax.scatter(
+            x,
+            r["wer"] * 100,
+            s=55,
+            marker=markers[index % len(markers)],
+            label=_short(r["system"]),
+            alpha=0.85,
+        )
     top = max((r["wer"] or 0) * 100 for r in rows)
     ax.set_ylim(0, max(1.0, top * 1.4))
     ax.set_xlabel("mean latency per clip (ms)")

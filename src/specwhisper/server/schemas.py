@@ -1,0 +1,157 @@
+"""Response bodies, as pydantic models so that /openapi.json documents them exactly."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str = Field(description="invalid_request_error (fix the request) or server_error")
+    param: str | None = Field(None, description="the form field at fault, when there is one")
+    code: str | None = Field(None, description="e.g. unsupported_audio, unknown_model, queue_full")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Timing(BaseModel):
+    audio_s: float = Field(description="decoding the uploaded file to 16 kHz samples")
+    queue_s: float = Field(description="waiting for a free worker")
+    transcribe_s: float = Field(description="the engine's time: features, encoder, decoding")
+    total_s: float
+
+
+class SpeculativeStats(BaseModel):
+    """The engine's ``SpecStats.as_dict()``; a test keeps the two in agreement."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tokens_generated: int
+    main_forward_calls: int
+    tokens_drafted: int
+    tokens_accepted: int
+    acceptance_rate: float
+    tokens_per_verify: float
+    main_encoder_s: float
+    draft_encoder_s: float
+    drafting_s: float
+    verifying_s: float
+    draft_lengths: list[int]
+    accepted_per_verify: list[int]
+    remap: dict[str, int]
+
+
+class TranscribeResponse(BaseModel):
+    text: str
+    language: str = Field(description="language code, given or detected")
+    task: Literal["transcribe", "translate"]
+    model: str
+    draft: str | None = Field(description="drafter used; null for plain decoding and beam search")
+    duration: float = Field(description="audio seconds")
+    tokens: list[int] = Field(description="main-model token ids of the text")
+    timing: Timing
+    stats: SpeculativeStats
+
+
+class BatchItem(BaseModel):
+    index: int = Field(description="position of the file in the request")
+    filename: str | None
+    status: int = Field(description="the HTTP status this file alone would have had")
+    result: TranscribeResponse | None = None
+    error: ErrorBody | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[BatchItem]
+    succeeded: int
+    failed: int
+
+
+class QueueState(BaseModel):
+    running: int
+    waiting: int
+    capacity: int
+    concurrency: int
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    version: str
+    uptime_s: float
+    default_model: str
+    loaded: list[str] = Field(description="model:draft pairs ready to serve")
+    queue: QueueState
+
+
+class ModelInfo(BaseModel):
+    name: str
+    source: str = Field(description="bundled, hub, folder, preset or alias")
+    offline: bool = Field(description="usable without a network")
+    description: str
+
+
+class ModelsResponse(BaseModel):
+    default: dict[str, str]
+    models: list[ModelInfo]
+    drafts: list[str]
+    loaded: list[str]
+
+
+class RootResponse(BaseModel):
+    name: str
+    version: str
+    docs: str
+    redoc: str
+    openapi: str
+    endpoints: dict[str, str]
+
+
+# --- OpenAI-compatible bodies (field names and types as in OpenAI's API) ---
+
+
+class Usage(BaseModel):
+    type: Literal["duration"] = "duration"
+    seconds: float
+
+
+class OpenAITranscription(BaseModel):
+    text: str
+    usage: Usage | None = None
+
+
+class OpenAISegment(BaseModel):
+    id: int
+    seek: int
+    start: float
+    end: float
+    text: str
+    tokens: list[int]
+    temperature: float
+    avg_logprob: float = Field(description="not computed yet: always 0.0")
+    compression_ratio: float
+    no_speech_prob: float = Field(description="not computed yet: always 0.0")
+
+
+class OpenAIVerboseTranscription(BaseModel):
+    task: Literal["transcribe", "translate"]
+    language: str = Field(description="language name in lower case, as OpenAI returns it")
+    duration: float
+    text: str
+    segments: list[OpenAISegment]
+    usage: Usage | None = None
+
+
+class OpenAIModel(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class OpenAIModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[OpenAIModel]

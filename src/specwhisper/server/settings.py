@@ -1,0 +1,64 @@
+"""Server settings, read once from ``SPECWHISPER_*`` environment variables (CLI flags win)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class ServerSettings(BaseSettings):
+    """Every field is also the environment variable ``SPECWHISPER_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="SPECWHISPER_", extra="ignore")
+
+    # What a request gets when it names no model, and what OpenAI's "whisper-1" means here.
+    default_model: str = "base"
+    default_draft: str = "auto"
+    # Extra models loaded at startup, as "model" or "model:draft", comma-separated
+    # (e.g. "tiny.en:none,base:self-int8"). The default model is always loaded first.
+    preload: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # OpenAI's own limit is 25 MB; decoded audio is capped at 30 s anyway.
+    max_upload_bytes: int = Field(default=25 * MiB, ge=1)
+    # How many transcriptions run at once. One saturates a small CPU; raise it on big machines
+    # and lower `threads` so that concurrency x threads <= cores.
+    concurrency: int = Field(default=1, ge=1, le=64)
+    # Requests (batch files count one each) allowed to wait for a free worker beyond those
+    # running; more get 503 with Retry-After rather than piling up without bound.
+    max_queue: int = Field(default=32, ge=0, le=10_000)
+    # Seconds a request may wait in the queue before it is answered 503. A transcription that
+    # has started always finishes: audio is capped at 30 s, so its run time is bounded.
+    request_timeout: float = Field(default=300.0, gt=0)
+    # Files per POST /transcribe/batch (also capped by concurrency + max_queue).
+    max_batch_files: int = Field(default=16, ge=1)
+    # torch CPU threads; None keeps torch's choice.
+    threads: int | None = Field(default=None, ge=1)
+    # Run one second of silence through the default model at startup, so that the first
+    # request does not pay one-time costs (allocations, kernel selection).
+    warmup: bool = True
+    # Let clients name any hub id or server-side folder as a model. Off by default: a public
+    # server should not let a request make it download models or probe its file system.
+    allow_any_model: bool = False
+
+    @field_validator("preload", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @property
+    def capacity(self) -> int:
+        """Requests admitted at once: running plus waiting."""
+        return self.concurrency + self.max_queue
+
+    def preload_pairs(self) -> list[tuple[str, str | None]]:
+        """(model, draft or None for the default) for each ``preload`` entry."""
+        pairs: list[tuple[str, str | None]] = []
+        for entry in self.preload:
+            model, _, draft = entry.partition(":")
+            pairs.append((model.strip(), draft.strip() or None))
+        return pairs

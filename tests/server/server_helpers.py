@@ -1,0 +1,107 @@
+"""Helpers for the server tests (a module of its own: conftest.py is not importable)."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import soundfile
+
+from specwhisper.server.settings import ServerSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+# Upload limit of the test servers: above every dev clip (<= 0.6 MB), below what 413 tests send.
+TEST_UPLOAD_LIMIT = 1_000_000
+
+
+def fast_settings(**overrides) -> ServerSettings:
+    """tiny.en without a draft: the fastest real model, for tests about the HTTP layer."""
+    values = dict(
+        default_model="tiny.en",
+        default_draft="none",
+        warmup=False,
+        max_upload_bytes=TEST_UPLOAD_LIMIT,
+    )
+    return ServerSettings(**{**values, **overrides})
+
+
+def flac_of_silence(seconds: float) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros(int(16000 * seconds), dtype=np.float32), 16000, format="FLAC")
+    return buffer.getvalue()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM (uvicorn finishes in-flight requests, then exits); the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.log_path.unlink(missing_ok=True)
+        return code
+
+
+def start_server(settings: dict[str, str], *args: str, timeout: float = 180) -> LiveServer:
+    """``python main.py serve`` on a free loopback port with ``SPECWHISPER_*`` ``settings``;
+    returns once /health answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        # Idle OpenMP threads sleep instead of spinning: steadier timings on a shared CPU.
+        "OMP_WAIT_POLICY": "PASSIVE",
+        **{f"SPECWHISPER_{name.upper()}": value for name, value in settings.items()},
+    }
+    log = tempfile.NamedTemporaryFile(prefix="specwhisper-", suffix=".log", delete=False)
+    command = [sys.executable, "main.py", "serve", "--port", str(port), *args]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()  # the child holds its own descriptor
+    server = LiveServer(f"http://127.0.0.1:{port}", process, Path(log.name))
+    try:
+        wait_until_healthy(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_healthy(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(f"server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"server not healthy after {timeout} s:\n{server.log()}")
