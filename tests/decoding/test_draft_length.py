@@ -36,7 +36,28 @@ def test_expensive_draft_steps_shorten_the_draft():
 
 def test_one_slow_call_does_not_swing_the_choice():
     chooser = DraftLengthChooser(16)
-    _feed(chooser, lambda k, i: k, 0.002, 0.012, 0.0005)
-    before = chooser.next_length()
+    _feed(chooser, lambda k, i: k if i % 5 else k - 1, 0.002, 0.012, 0.0005)
+    before = chooser.best_length()
     chooser.record(before, before, draft_s=5.0, verify_s=3.0)  # a page fault, say
-    assert chooser.next_length() == before
+    assert chooser.best_length() == before
+
+
+def test_a_fixed_cost_per_draft_call_is_not_mistaken_for_a_per_token_cost():
+    # Each call costs 6 ms whatever k (catching up, re-tokenizing) plus 1 ms per token.
+    chooser = DraftLengthChooser(16)
+    for i in range(60):
+        k = chooser.next_length()
+        chooser.record(k, k if i % 6 else k // 2, 0.006 + 0.001 * k, 0.012 + 0.0005 * k)
+    fixed, step = chooser.draft_cost()
+    assert abs(fixed - 0.006) < 1e-3 and abs(step - 0.001) < 2e-4
+    assert chooser.best_length() >= 6
+
+
+def test_exploration_tries_neighbours_of_the_best_length():
+    chooser = DraftLengthChooser(16)
+    chosen = []
+    for i in range(40):
+        k = chooser.next_length()
+        chosen.append(k)
+        chooser.record(k, k if i % 4 else k - 1, 0.002 * k, 0.012 + 0.0005 * k)
+    assert len(set(chosen[8:])) >= 2

@@ -18,7 +18,28 @@ _WINDOW = 64  # recent verifications that the cost estimates look at
 _DECAY = 0.97
 # With one k seen so far, assume each extra position adds 3% to a verification: the order of
 # magnitude of a memory-bound decoder step on CPU and GPU alike, refined once k varies.
-_DEFAULT_SLOPE = 0.03
+_DEFAULT_VERIFY_SLOPE = 0.03
+# Every this many rounds, try a neighbour of the best k: without some spread in k the cost
+# lines cannot be fitted, and an early mis-estimate would never be corrected.
+_EXPLORE_EVERY = 8
+
+
+def _fit_line(points: list[tuple[int, float]], default_slope) -> tuple[float, float]:
+    """(intercept, slope) of seconds against k: weighted least squares through the median time
+    of each k seen. With a single k, ``default_slope(mean_k, mean_t)`` gives the slope."""
+    by_k: dict[int, list[float]] = {}
+    for k, seconds in points:
+        by_k.setdefault(k, []).append(seconds)
+    medians = [(k, len(times), statistics.median(times)) for k, times in by_k.items()]
+    total = sum(n for _, n, _ in medians)
+    mean_k = sum(k * n for k, n, _ in medians) / total
+    mean_t = sum(t * n for _, n, t in medians) / total
+    var_k = sum(n * (k - mean_k) ** 2 for k, n, _ in medians)
+    if var_k < 1e-9:
+        slope = default_slope(mean_k, mean_t)
+    else:
+        slope = max(0.0, sum(n * (k - mean_k) * (t - mean_t) for k, n, t in medians) / var_k)
+    return max(0.0, mean_t - slope * mean_k), slope
 
 
 class DraftLengthChooser:
@@ -28,7 +49,8 @@ class DraftLengthChooser:
         self.initial = min(initial, max_length)
         self.successes = 0.0
         self.failures = 0.0
-        self.draft_steps: deque[float] = deque(maxlen=_WINDOW)  # seconds per draft token
+        self.rounds = 0
+        self.drafts: deque[tuple[int, float]] = deque(maxlen=_WINDOW)  # (k, seconds)
         self.verifications: deque[tuple[int, float]] = deque(maxlen=_WINDOW)  # (k, seconds)
 
     def record(self, k: int, accepted: int, draft_s: float, verify_s: float) -> None:
@@ -37,7 +59,7 @@ class DraftLengthChooser:
             return
         self.successes = self.successes * _DECAY + accepted
         self.failures = self.failures * _DECAY + (1 if accepted < k else 0)
-        self.draft_steps.append(draft_s / k)
+        self.drafts.append((k, draft_s))
         self.verifications.append((k, verify_s))
 
     @property
@@ -45,34 +67,39 @@ class DraftLengthChooser:
         # Laplace smoothing: no data means "a coin flip", not certainty either way.
         return (self.successes + 1) / (self.successes + self.failures + 2)
 
+    def draft_cost(self) -> tuple[float, float]:
+        """(per-call, per-token) draft seconds. A call also catches up on the tokens accepted
+        since the last one and, across vocabularies, re-tokenizes text: a fixed part."""
+        return _fit_line(list(self.drafts), lambda k, t: t / k)
+
     def verify_cost(self) -> tuple[float, float]:
-        """(intercept, slope) of verification seconds against k: a weighted least-squares line
-        through the median time of each k seen."""
-        by_k: dict[int, list[float]] = {}
-        for k, seconds in self.verifications:
-            by_k.setdefault(k, []).append(seconds)
-        points = [(k, len(times), statistics.median(times)) for k, times in by_k.items()]
-        total = sum(n for _, n, _ in points)
-        mean_k = sum(k * n for k, n, _ in points) / total
-        mean_t = sum(t * n for _, n, t in points) / total
-        var_k = sum(n * (k - mean_k) ** 2 for k, n, _ in points)
-        if var_k < 1e-9:
-            slope = _DEFAULT_SLOPE * mean_t / (1 + _DEFAULT_SLOPE * mean_k)
-        else:
-            slope = max(0.0, sum(n * (k - mean_k) * (t - mean_t) for k, n, t in points) / var_k)
-        return max(1e-6, mean_t - slope * mean_k), slope
+        """(intercept, slope) of verification seconds against k."""
+        return _fit_line(
+            list(self.verifications),
+            lambda k, t: _DEFAULT_VERIFY_SLOPE * t / (1 + _DEFAULT_VERIFY_SLOPE * k),
+        )
+
+    def best_length(self) -> int:
+        """The k with the most expected main-model tokens per second."""
+        a = min(self.acceptance, 0.999)
+        draft_fixed, draft_step = self.draft_cost()
+        verify_fixed, verify_step = self.verify_cost()
+
+        def tokens_per_second(k: int) -> float:
+            expected = (1 - a ** (k + 1)) / (1 - a)
+            seconds = draft_fixed + verify_fixed + k * (draft_step + verify_step)
+            return expected / max(seconds, 1e-9)
+
+        return max(range(1, self.max_length + 1), key=tokens_per_second)
 
     def next_length(self) -> int:
         if self.fixed is not None:
             return self.fixed
         if not self.verifications:
             return self.initial
-        a = min(self.acceptance, 0.999)
-        step = statistics.median(self.draft_steps)
-        intercept, slope = self.verify_cost()
-
-        def tokens_per_second(k: int) -> float:
-            expected = (1 - a ** (k + 1)) / (1 - a)
-            return expected / (k * step + intercept + slope * k)
-
-        return max(range(1, self.max_length + 1), key=tokens_per_second)
+        self.rounds += 1
+        best = self.best_length()
+        if self.rounds % _EXPLORE_EVERY == 0:
+            neighbour = best + (1 if (self.rounds // _EXPLORE_EVERY) % 2 else -1)
+            return min(max(neighbour, 1), self.max_length)
+        return best
