@@ -12,12 +12,24 @@ from . import MODES
 # torch, transformers and matplotlib load inside run_benchmark: building the CLI parser must
 # stay light (`specwhisper --help`, and `serve` sets OpenMP's wait policy before torch loads).
 
+RESULTS_ROOT = Path("bench/results")
+
 
 def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "benchmark", help="compare decoding configurations on the same clips in one run"
+        "benchmark",
+        help="compare decoding configurations on the same clips in one run",
+        description="Time configurations on the same clips, interleaved, and report latency, "
+        "speedup against transformers' generate() greedy, WER/CER and exactness.",
     )
-    parser.add_argument("--mode", choices=MODES, default="speculative")
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="speculative",
+        help="speculative: drafters vs plain greedy; cross: cross-vocabulary drafting and a "
+        "draft-length sweep; beam: beam sizes 1-5; peers: transformers assisted generation "
+        "and faster-whisper (default: speculative)",
+    )
     parser.add_argument(
         "--dataset",
         default=str(DEFAULT_DEV_SET),
@@ -31,22 +43,25 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         nargs="+",
         default=None,
         metavar="NAME",
-        help="drafters to compare (default: self-int8 tiny.en)",
+        help="drafters to compare in speculative/cross modes (default: self-int8, tiny.en and "
+        "the main model itself; cross: tiny.en)",
     )
     parser.add_argument(
         "--language",
         default="en",
-        help="language given to every system (default: en, the dev set's); "
-        "'auto' lets each system detect it",
+        help="language given to every configuration (default: en, the dev set's); "
+        "'auto' lets each detect it",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per clip (median)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per clip; latency is their median"
+    )
     parser.add_argument(
         "--output",
         type=Path,
         default=None,
-        help="results folder (default: bench/results/<mode>-<timestamp>)",
+        help=f"results folder (default: {RESULTS_ROOT}/<mode>-<YYYYmmdd-HHMMSS>)",
     )
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_benchmark)
 
@@ -55,61 +70,55 @@ def run_benchmark(args: argparse.Namespace) -> int:
     import torch
 
     from ..evaluation.datasets import load_dataset
-    from .modes import BEAM_SIZES, build_plan
-    from .plots import plot_acceptance, plot_beam, plot_latency_vs_wer, plot_speedup
-    from .report import environment, markdown_table, summarize, write_results
+    from .modes import build_plan
+    from .plots import plot_all
+    from .report import (
+        environment,
+        invocation,
+        markdown_tables,
+        per_clip,
+        summarize,
+        write_results,
+    )
     from .runner import run_systems
 
+    if args.repeats < 1:
+        raise SystemExit(f"error: --repeats must be at least 1, not {args.repeats}")
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
+    started = time.strftime("%Y%m%d-%H%M%S")
     utterances = load_dataset(args.dataset, args.samples)
     language = None if args.language == "auto" else args.language
     plan = build_plan(args.mode, args.model, args.draft, threads, language)
+    for note in plan.notes:
+        print(f"note: {note}")
     runs = run_systems(plan.systems, utterances, args.repeats, progress=not args.no_progress)
-    rows = summarize(runs, utterances, plan.baseline)
-    output = args.output or Path("bench/results") / f"{args.mode}-{time.strftime('%Y%m%d-%H%M%S')}"
+    rows = summarize(runs, utterances, plan)
+    output = args.output or RESULTS_ROOT / f"{args.mode}-{started}"
     output.mkdir(parents=True, exist_ok=True)
+    audio_s = sum(c.audio_s for c in runs[0].clips)
     title = f"{args.mode}: {args.model}, {len(utterances)} clips, {threads} CPU threads"
-    plots = ["speedup.png", "latency_vs_wer.png"]
-    plot_speedup(rows, output / "speedup.png", title)
-    plot_latency_vs_wer(rows, output / "latency_vs_wer.png", title)
-    if args.mode == "beam":
-        beam_rows = rows[: len(BEAM_SIZES)]
-        plot_beam(beam_rows, list(BEAM_SIZES), output / "beam.png", title)
-        plots.append("beam.png")
-    if plot_acceptance(runs, output / "acceptance.png", title):
-        plots.append("acceptance.png")
     payload = {
         "mode": args.mode,
         "model": args.model,
         "dataset": str(args.dataset),
         "clips": len(utterances),
+        "audio_s": round(audio_s, 3),
         "repeats": args.repeats,
-        "baseline": plan.baseline,
+        "language": language,
+        "started": started,
+        "baselines": plan.baselines,
+        "greedy": plan.greedy,
         "notes": plan.notes,
+        "invocation": invocation(args),
         "environment": environment(threads),
         "summary": rows,
-        "plots": plots,
-        "per_clip": {
-            run.label: [
-                {
-                    "clip": c.clip,
-                    "seconds": round(c.seconds, 4),
-                    "times": c.times,
-                    "text": c.outcome.text,
-                    "tokens": c.outcome.tokens,
-                    "stats": c.outcome.stats,
-                }
-                for c in run.clips
-            ]
-            for run in runs
-        },
+        "plots": plot_all(rows, runs, output, title),
+        "per_clip": per_clip(runs, utterances, plan),
     }
-    table = markdown_table(rows, plan.baseline)
-    write_results(output, payload, table)
-    print(table)
-    for note in plan.notes:
-        print(f"note: {note}")
-    print(f"results: {output}/results.json, results.md, {', '.join(plots)}")
+    tables = markdown_tables(rows)
+    write_results(output, payload, tables)
+    print(tables)
+    print(f"results: {output}/results.json, results.md, {', '.join(payload['plots'])}")
     return 0

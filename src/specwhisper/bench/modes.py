@@ -1,11 +1,13 @@
-"""Which systems each benchmark mode compares, and which one is its baseline."""
+"""Which configurations each benchmark mode compares, and what each is compared against."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from ..models.loading import load_model
-from ..models.registry import available_offline, resolve
+from ..decoding.drafters import DraftError
+from ..models.loading import ModelUnavailableError, load_model
+from ..models.registry import UnknownModelError, available_offline, resolve
 from . import MODES
 from .systems import (
     EncoderFloor,
@@ -17,71 +19,130 @@ from .systems import (
     int8_assistant,
 )
 
-DEFAULT_DRAFTS = ("self-int8", "tiny.en")
-CROSS_SWEEP = (2, 4, 6, 8)
+# Drafters tried for the main model in `speculative` mode; "{model}" is the model itself (its
+# output must be accepted in full: the invariant, timed).
+DEFAULT_DRAFTS = ("self-int8", "tiny.en", "{model}")
+CROSS_DRAFT = "tiny.en"
+CROSS_SWEEP = (2, 4, 6, 8)  # fixed draft lengths, next to the adaptive choice
+# The cross pair that matters most in practice; its weights only come from the hub.
+LARGE_PAIR = ("large-v3", "tiny")
 BEAM_SIZES = (1, 2, 3, 4, 5)
+# What a configuration can fail with when its weights or engine are missing here.
+_UNAVAILABLE = (ModelUnavailableError, UnknownModelError, DraftError, OSError)
 
 
 @dataclass
 class Plan:
     systems: list[System]
-    baseline: str
-    notes: list[str]
+    baselines: dict[str, str]  # main model -> label of its generate() greedy system
+    notes: list[str] = field(default_factory=list)
+    greedy: str | None = None  # beam mode: the beam-1 label that latencies are divided by
 
 
 def build_plan(
     mode: str, model: str, drafts: list[str] | None, threads: int, language: str | None = "en"
 ) -> Plan:
+    """The configurations of ``mode`` for main model ``model``; ``drafts`` narrows the drafters
+    (speculative, cross). Configurations whose weights are missing are left out with a note."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    baseline = TransformersGenerate(model, language)
-    systems: list[System] = [baseline]
-    notes: list[str] = []
+    plan = Plan([], {})
+    _add_baseline(plan, model, language)
     if mode == "speculative":
-        systems.append(EncoderFloor(model))
-        systems.append(Specwhisper(model, "none", language))
-        systems += [Specwhisper(model, draft, language) for draft in (drafts or DEFAULT_DRAFTS)]
+        plan.systems.append(EncoderFloor(model))
+        plan.systems.append(Specwhisper(model, "none", language))
+        names = [d.format(model=model) for d in (drafts or DEFAULT_DRAFTS)]
+        for draft in dict.fromkeys(names):  # ordered and without repeats
+            _try(plan, f"draft {draft}", lambda d=draft: Specwhisper(model, d, language))
     elif mode == "cross":
-        for draft in drafts or ["tiny.en"]:
-            systems.append(
-                Specwhisper(model, draft, language, label=f"{model} <- {draft} adaptive k")
-            )
-            systems += [
-                Specwhisper(
-                    model, draft, language, draft_length=k, label=f"{model} <- {draft} k={k}"
-                )
-                for k in CROSS_SWEEP
-            ]
-        notes.append(_large_v3_note())
+        _cross(plan, model, drafts, language)
     elif mode == "beam":
-        systems += [TransformersGenerate(model, language, beam_size=b) for b in BEAM_SIZES[1:]]
-        systems.append(Specwhisper(model, "auto", language))
-    else:  # peers
-        tiny = load_model("tiny.en")
-        systems.append(
-            TransformersGenerate(
-                model, language, assistant=tiny, label=f"transformers assisted {model} <- tiny.en"
-            )
-        )
-        systems.append(
-            TransformersGenerate(
-                model,
-                language,
-                assistant=int8_assistant(model),
-                label=f"transformers assisted {model} <- int8 self",
-            )
-        )
-        systems += [Specwhisper(model, "auto", language), Specwhisper(model, "tiny.en", language)]
-        if faster_whisper_available() and resolve(model).kind == "bundled":
-            systems += [
-                FasterWhisper(model, language, kind, threads) for kind in ("float32", "int8")
-            ]
+        for beam in BEAM_SIZES:
+            label = f"specwhisper {model} beam={beam}" + (" (greedy)" if beam == 1 else "")
+            plan.systems.append(Specwhisper(model, "none", language, beam_size=beam, label=label))
+            if beam == 1:
+                plan.greedy = label
+        # Greedy with the default drafter: what beam search gives up in speed.
+        plan.systems.append(Specwhisper(model, "auto", language))
+    else:
+        _peers(plan, model, threads, language)
+    return plan
+
+
+def _add_baseline(plan: Plan, model: str, language: str | None) -> None:
+    baseline = TransformersGenerate(model, language)
+    baseline.role = "baseline"
+    plan.systems.append(baseline)
+    plan.baselines[model] = baseline.label
+
+
+def _try(plan: Plan, what: str, make: Callable[[], System]) -> bool:
+    try:
+        plan.systems.append(make())
+        return True
+    except _UNAVAILABLE as error:
+        plan.notes.append(f"{what} skipped: {error}")
+        return False
+
+
+def _cross(plan: Plan, model: str, drafts: list[str] | None, language: str | None) -> None:
+    pairs = [(model, draft) for draft in (drafts or [CROSS_DRAFT])]
+    if drafts is None:
+        main, draft = LARGE_PAIR
+        if all(available_offline(resolve(name)) for name in LARGE_PAIR):
+            pairs.append(LARGE_PAIR)
         else:
-            notes.append("faster-whisper not installed (pip install '.[peers]'): skipped")
-    return Plan(systems, baseline.label, notes)
+            plan.notes.append(
+                f"{draft} -> {main} skipped: those weights are not on this machine (they come "
+                f"from the Hugging Face hub); with them cached, --mode cross measures that pair too"
+            )
+    for main, draft in pairs:
+        if main not in plan.baselines:
+            _add_baseline(plan, main, language)
+        name = f"specwhisper {main} <- {draft}"
+        made = _try(
+            plan,
+            f"{draft} -> {main}",
+            lambda m=main, d=draft, n=name: Specwhisper(m, d, language, label=f"{n} adaptive k"),
+        )
+        if not made:
+            continue
+        if not _is_cross(main, draft):
+            plan.notes.append(f"{draft} shares {main}'s vocabulary: no remapping to measure")
+        for k in CROSS_SWEEP:
+            plan.systems.append(
+                Specwhisper(main, draft, language, draft_length=k, label=f"{name} k={k}")
+            )
 
 
-def _large_v3_note() -> str:
-    if available_offline(resolve("large-v3")):
-        return "large-v3 is available: run --model large-v3 --draft tiny for that pair"
-    return "tiny -> large-v3 skipped: those weights need a network (not available here)"
+def _is_cross(main: str, draft: str) -> bool:
+    return load_model(main).tokenizer.get_vocab() != load_model(draft).tokenizer.get_vocab()
+
+
+def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
+    _try(
+        plan,
+        f"transformers assisted generation {model} <- tiny.en",
+        lambda: TransformersGenerate(
+            model,
+            language,
+            assistant=load_model("tiny.en"),
+            label=f"transformers assisted {model} <- tiny.en",
+        ),
+    )
+    plan.systems.append(
+        TransformersGenerate(
+            model,
+            language,
+            assistant=int8_assistant(model),
+            label=f"transformers assisted {model} <- {model}-int8",
+        )
+    )
+    plan.systems.append(Specwhisper(model, "auto", language))
+    if not faster_whisper_available():
+        plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
+    elif resolve(model).kind != "bundled":
+        plan.notes.append(f"faster-whisper skipped: {model} is not a bundled CTranslate2 model")
+    else:
+        for compute_type in ("float32", "int8"):
+            plan.systems.append(FasterWhisper(model, language, compute_type, threads))

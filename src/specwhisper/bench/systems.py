@@ -1,13 +1,10 @@
-"""The things a benchmark compares: each turns an audio file into main-model tokens and text.
-
-Every system runs end to end (audio file in, text out), so load, features and encoder count for
-all of them alike.
-"""
+"""The configurations a benchmark compares: each turns an audio file into main-model tokens and
+text, end to end (file decoding, log-mel and encoder included for every one of them alike)."""
 
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -19,19 +16,26 @@ from ..models.loading import WhisperBundle, ctranslate2_model_dir, load_model
 
 @dataclass
 class Outcome:
-    tokens: list[int]  # main-model text tokens (empty where a system has no such thing)
+    tokens: list[int]  # main-model text tokens (no prompt, no end-of-text)
     text: str
     stats: dict = field(default_factory=dict)  # SpecStats.as_dict() for specwhisper systems
 
 
 class System(Protocol):
-    label: str
+    label: str  # unique within a run: tables, plots and results.json key on it
+    model: str  # the main model: its generate() greedy output is the reference for exactness
+    # "baseline" (generate() greedy), "bound" (not a transcription: a floor no system beats),
+    # or "system".
+    role: str
+    config: dict  # how it was configured, for results.json
 
     def __call__(self, audio_path: Path) -> Outcome: ...
 
 
 class Specwhisper:
-    """Our Transcriber: plain greedy (draft ``none``), speculative, or beam search."""
+    """Our Transcriber: plain greedy (draft ``none``), speculative greedy, or beam search."""
+
+    role = "system"
 
     def __init__(
         self,
@@ -45,11 +49,20 @@ class Specwhisper:
         from ..transcribe import Transcriber
 
         self.transcriber = Transcriber(model, draft)
+        self.model = model
         self.beam_size = beam_size
         self.draft_length = draft_length
         self.language = language
         name = self.transcriber.draft_name or "none"
-        self.label = label or f"specwhisper {model} draft={name}"
+        shown = f"auto ({name})" if draft == "auto" else name
+        self.label = label or f"specwhisper {model} draft={shown}"
+        self.config = {
+            "engine": "specwhisper",
+            "draft": draft,
+            "drafter": self.transcriber.draft_name,
+            "beam_size": beam_size,
+            "draft_length": draft_length if draft_length is not None else "adaptive",
+        }
 
     def __call__(self, audio_path: Path) -> Outcome:
         result = self.transcriber.transcribe(
@@ -59,7 +72,9 @@ class Specwhisper:
 
 
 class TransformersGenerate:
-    """transformers' own ``generate()``: greedy/beam, or assisted generation with a draft."""
+    """transformers' own ``generate()``: greedy (the baseline), beam, or assisted generation."""
+
+    role = "system"  # the plan marks its baseline instance "baseline"
 
     def __init__(
         self,
@@ -70,19 +85,25 @@ class TransformersGenerate:
         label: str | None = None,
     ) -> None:
         self.main = load_model(model)
+        self.model = model
         self.language = language if self.main.multilingual else None
         self.beam_size = beam_size
         self.assistant = assistant
         self.label = label or f"transformers generate {model}" + (
             f" beam={beam_size}" if beam_size > 1 else ""
         )
+        self.config = {
+            "engine": "transformers",
+            "beam_size": beam_size,
+            "assistant": assistant.name if assistant else None,
+        }
 
     def __call__(self, audio_path: Path) -> Outcome:
         features = log_mel(load_audio(audio_path), self.main)
         tokens = generate_tokens(
             self.main,
             features,
-            self.language,
+            self.language or "en",
             "transcribe",
             self.beam_size,
             assistant=self.assistant,
@@ -92,14 +113,16 @@ class TransformersGenerate:
 
 
 class EncoderFloor:
-    """Audio load + log-mel + the main encoder, nothing else: every exact system pays this, so
-    it bounds the end-to-end speedup any decoder can reach (reported, not a transcription)."""
+    """Audio file + log-mel + the main encoder, no decoding: every exact system pays this, so it
+    bounds the end-to-end speedup any decoder can reach. Reported as a bound, not a system."""
 
-    floor = True
+    role = "bound"
 
     def __init__(self, model: str) -> None:
         self.main = load_model(model)
+        self.model = model
         self.label = f"floor: {model} encoder only"
+        self.config = {"engine": "specwhisper", "decoding": "none"}
 
     def __call__(self, audio_path: Path) -> Outcome:
         from ..decoding.kv_decoder import encode
@@ -109,9 +132,7 @@ class EncoderFloor:
 
 
 def int8_assistant(model: str) -> WhisperBundle:
-    """An int8 copy of ``model`` as a bundle, for transformers' assisted generation."""
-    from dataclasses import replace
-
+    """An int8 dynamic copy of ``model`` as a bundle, for transformers' assisted generation."""
     from ..decoding.drafters.self_int8 import quantized_copy
 
     bundle = load_model(model)
@@ -123,7 +144,13 @@ def faster_whisper_available() -> bool:
 
 
 class FasterWhisper:
-    """faster-whisper (CTranslate2) on the very same bundled weights."""
+    """faster-whisper (CTranslate2) on the very same bundled weights.
+
+    Its log-mel pads with zeros where transformers pads the waveform with silence, so its tokens
+    may differ from generate()'s on a few clips: exact match measures that, it is not a bug here.
+    """
+
+    role = "system"
 
     def __init__(self, model: str, language: str | None, compute_type: str, threads: int) -> None:
         from faster_whisper import WhisperModel
@@ -134,8 +161,10 @@ class FasterWhisper:
             compute_type=compute_type,
             cpu_threads=threads,
         )
+        self.model = model
         self.label = f"faster-whisper {model} {compute_type}"
         self.language = language
+        self.config = {"engine": "faster-whisper", "compute_type": compute_type, "beam_size": 1}
 
     def __call__(self, audio_path: Path) -> Outcome:
         segments, _ = self.whisper.transcribe(
@@ -147,5 +176,6 @@ class FasterWhisper:
             vad_filter=False,
             temperature=0.0,
         )
+        segments = list(segments)  # a lazy generator: decoding happens here, inside the timing
         tokens = [t for s in segments for t in s.tokens]
         return Outcome(tokens, "".join(s.text for s in segments).strip())

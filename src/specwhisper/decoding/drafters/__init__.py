@@ -37,7 +37,8 @@ def make_drafter(spec: str | None, main: WhisperBundle) -> Drafter | None:
         return SelfInt8Drafter(main)
     draft = load_model(spec)
     if draft.source.location == main.source.location:
-        return ModelDrafter(draft, int8=False)  # drafting for itself: exact agreement expected
+        # Drafting for itself: exact agreement expected, and no second encoder pass.
+        return ModelDrafter(draft, int8=False, shares_main_encoder=True)
     if draft.tokenizer.get_vocab() == main.tokenizer.get_vocab():
         return ModelDrafter(draft, int8=int8_available())
     return CrossVocabDrafter(draft, main, int8=int8_available())

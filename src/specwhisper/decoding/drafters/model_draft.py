@@ -18,8 +18,12 @@ from .self_int8 import quantized_copy
 
 
 class ModelDrafter:
-    def __init__(self, draft: WhisperBundle, int8: bool = False) -> None:
+    def __init__(
+        self, draft: WhisperBundle, int8: bool = False, shares_main_encoder: bool = False
+    ) -> None:
         self.draft = draft
+        # The main model drafting for itself (fp32): its encoder output is the main one.
+        self.shares_main_encoder = shares_main_encoder and not int8
         self.name = draft.name + ("-int8" if int8 else "")
         # The loaded bundle is shared with other users of that model: quantize a copy.
         self.model = quantized_copy(draft.model) if int8 else draft.model
@@ -27,9 +31,12 @@ class ModelDrafter:
         self._prompt: list[int] = []
 
     def begin(self, context: UtteranceContext) -> float:
-        started = time.perf_counter()
-        encoder_out = encode(self.model, log_mel(context.audio, self.draft))
-        elapsed = time.perf_counter() - started
+        if self.shares_main_encoder:
+            encoder_out, elapsed = context.main_encoder_out, 0.0
+        else:
+            started = time.perf_counter()
+            encoder_out = encode(self.model, log_mel(context.audio, self.draft))
+            elapsed = time.perf_counter() - started
         language = context.language if self.draft.multilingual else None
         self._prompt = build_prompt(self.draft, language, context.task)
         rules = TokenRules(
