@@ -123,18 +123,25 @@ class Admission:
         rounds = (self.waiting + 1) / self.concurrency
         return max(1, min(120, math.ceil(rounds * self._mean_run_s)))
 
+    def _busy(self, reason: str, code: str) -> ApiError:
+        """A 503 that tells the client when to come back."""
+        seconds = self.retry_after()
+        return ApiError(
+            503,
+            f"{reason}; retry in about {seconds} s",
+            code,
+            type="server_error",
+            headers={"Retry-After": str(seconds)},
+        )
+
     @contextmanager
     def admit(self, count: int = 1) -> Iterator[None]:
         """Hold ``count`` places in the queue (a batch takes one per file), or raise 503."""
         if self.inside + count > self.capacity:
-            seconds = self.retry_after()
-            raise ApiError(
-                503,
+            raise self._busy(
                 f"server busy: {self.inside} requests are running or queued (capacity "
-                f"{self.capacity}); retry in about {seconds} s",
+                f"{self.capacity})",
                 "queue_full",
-                type="server_error",
-                headers={"Retry-After": str(seconds)},
             )
         self.inside += count
         try:
@@ -153,14 +160,8 @@ class Admission:
         with anyio.move_on_after(self.timeout) as waited:
             await self._workers.acquire()
         if waited.cancelled_caught:
-            seconds = self.retry_after()
-            raise ApiError(
-                503,
-                f"timed out after {self.timeout:g} s waiting for a free worker; retry in about "
-                f"{seconds} s",
-                "queue_timeout",
-                type="server_error",
-                headers={"Retry-After": str(seconds)},
+            raise self._busy(
+                f"timed out after {self.timeout:g} s waiting for a free worker", "queue_timeout"
             )
         try:
             if client_gone is not None and await client_gone():
