@@ -125,9 +125,13 @@ class Transcriber:
     ) -> Transcription:
         stats = SpecStats()
         features = log_mel(waveform, self.main)
-        encoded_at = time.perf_counter()
-        encoder_out = encode(self.main.model, features)
-        stats.main_encoder_s = time.perf_counter() - encoded_at
+        # Beam search runs inside generate(), which encodes the features itself: encode here
+        # only for greedy decoding or to detect the language.
+        encoder_out = None
+        if options.beam_size == 1 or (options.language is None and self.main.multilingual):
+            encoded_at = time.perf_counter()
+            encoder_out = encode(self.main.model, features)
+            stats.main_encoder_s = time.perf_counter() - encoded_at
         language = options.language or detect_language(self.main, encoder_out)
         prompt = build_prompt(self.main, language if self.main.multilingual else None, options.task)
         drafter = self.drafter if use_speculative and options.beam_size == 1 else None

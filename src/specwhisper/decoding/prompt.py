@@ -20,10 +20,12 @@ def build_prompt(bundle: WhisperBundle, language: str | None, task: str) -> list
 
 
 @torch.inference_mode()
-def detect_language(bundle: WhisperBundle, encoder_out: torch.Tensor) -> str:
-    """Most likely language code after <|startoftranscript|>, as Whisper itself decides it."""
+def detect_language(bundle: WhisperBundle, encoder_out: torch.Tensor | None) -> str:
+    """Most likely language code after <|startoftranscript|>, as Whisper itself decides it.
+    English-only models need no encoder output (it may be None)."""
     if not bundle.multilingual:
         return "en"
+    assert encoder_out is not None, "a multilingual model needs the encoder output"
     logits = CachedDecoder(bundle.model, encoder_out).forward([bundle.special.sot])[-1]
     codes = list(bundle.special.languages)
     ids = torch.tensor([bundle.special.languages[c] for c in codes])
