@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV    := tests/data/dev
 
-.PHONY: setup run test lint clean-cache
+.PHONY: setup run test lint notebooks report
 
 setup: $(STAMP)
 
@@ -32,3 +32,13 @@ test: setup
 lint: setup
 	$(PYTHON) -m ruff check src tests main.py
 	$(PYTHON) -m ruff format --check src tests main.py
+
+# Re-execute both notebooks in place, keeping their outputs (about 3 minutes on 2 CPU cores).
+notebooks: setup
+	$(VENV)/bin/jupyter-execute --inplace --kernel_name=python3 --timeout=600 \
+		notebooks/speculative_decoding.ipynb notebooks/cross_version.ipynb
+
+# The technical report: regenerate report/generated/ (tables, numbers, figures) from the results
+# named in report/sources.json, then build report/specwhisper-report.pdf with latexmk.
+report: setup
+	$(PYTHON) report/build.py

@@ -20,7 +20,7 @@ from .decoding.beam import generate_tokens
 from .decoding.draft_length import DraftLengthChooser
 from .decoding.drafters import UtteranceContext, make_drafter
 from .decoding.greedy import greedy_decode
-from .decoding.kv_decoder import encode
+from .decoding.kv_decoder import cross_key_values, encode
 from .decoding.options import MAX_DRAFT_LENGTH, DecodeOptions, OptionsError, SpecStats, Task
 from .decoding.prompt import build_prompt, detect_language
 from .features import CHUNK_SECONDS, log_mel
@@ -146,15 +146,35 @@ class Transcriber:
             )
             stats.tokens_generated = len(tokens)
         else:
+            # The main decoder's cross-attention keys/values, computed once here rather than in
+            # the first verification so that a drafter can share them. Counted as verifying:
+            # only the main model needs them.
+            projected_at = time.perf_counter()
+            cross_kv = cross_key_values(self.main.model, encoder_out)
+            stats.verifying_s += time.perf_counter() - projected_at
             if drafter is not None:
-                context = UtteranceContext(waveform, encoder_out, prompt, language, options.task)
+                context = UtteranceContext(
+                    audio=waveform,
+                    main_encoder_out=encoder_out,
+                    main_prompt=prompt,
+                    language=language,
+                    task=options.task,
+                    main_cross_kv=cross_kv,
+                )
                 stats.draft_encoder_s = drafter.begin(context)
                 stats.remap = context.stats
             chooser = self.chooser
             if options.draft_length is not None:
                 chooser = DraftLengthChooser(MAX_DRAFT_LENGTH, fixed=options.draft_length)
             tokens = greedy_decode(
-                self.main, encoder_out, prompt, stats, drafter, chooser, options.max_new_tokens
+                self.main,
+                encoder_out,
+                prompt,
+                stats,
+                drafter,
+                chooser,
+                options.max_new_tokens,
+                cross_kv=cross_kv,
             )
         text = self.main.tokenizer.decode(tokens, skip_special_tokens=True).strip()
         return Transcription(

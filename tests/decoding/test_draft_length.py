@@ -16,11 +16,21 @@ def test_fixed_length_is_respected():
 
 def test_cheap_accurate_draft_drafts_long_and_bad_draft_drafts_short():
     good = DraftLengthChooser(16)
-    _feed(good, lambda k, i: k if i % 10 else k - 1, draft_step=0.001, verify_base=0.012,
-          verify_per_k=0.0005)
+    _feed(
+        good,
+        lambda k, i: k if i % 10 else k - 1,
+        draft_step=0.001,
+        verify_base=0.012,
+        verify_per_k=0.0005,
+    )
     bad = DraftLengthChooser(16)
-    _feed(bad, lambda k, i: 0 if i % 2 else min(1, k), draft_step=0.004, verify_base=0.012,
-          verify_per_k=0.0005)
+    _feed(
+        bad,
+        lambda k, i: 0 if i % 2 else min(1, k),
+        draft_step=0.004,
+        verify_base=0.012,
+        verify_per_k=0.0005,
+    )
     assert good.next_length() >= 8
     assert bad.next_length() <= 2
     assert good.acceptance > 0.9 > 0.5 > bad.acceptance
@@ -61,3 +71,15 @@ def test_exploration_tries_neighbours_of_the_best_length():
         chosen.append(k)
         chooser.record(k, k if i % 4 else k - 1, 0.002 * k, 0.012 + 0.0005 * k)
     assert len(set(chosen[8:])) >= 2
+
+
+def test_a_second_length_is_measured_right_after_the_first():
+    """One measured k cannot split draft time into per-call and per-token parts: the chooser
+    tries another k next, whatever it believes is best."""
+    chooser = DraftLengthChooser(16)
+    first = chooser.next_length()
+    chooser.record(first, first - 1, 0.006 + 0.0037 * first, 0.016)
+    second = chooser.next_length()
+    assert second != first
+    chooser.record(second, second, 0.006 + 0.0037 * second, 0.016)
+    assert len({k for k, _ in chooser.drafts}) == 2

@@ -10,7 +10,7 @@ import torch
 from specwhisper.decoding.beam import generate_tokens
 from specwhisper.decoding.drafters import UtteranceContext, make_drafter
 from specwhisper.decoding.greedy import greedy_decode
-from specwhisper.decoding.kv_decoder import encode
+from specwhisper.decoding.kv_decoder import cross_key_values, encode
 from specwhisper.decoding.options import SpecStats
 from specwhisper.decoding.prompt import build_prompt
 from specwhisper.features import log_mel
@@ -49,11 +49,19 @@ def test_speculative_equals_greedy_on_every_dev_clip(draft, base, dev_set, dev_a
         for utterance in dev_set:
             encoder_out, expected, _ = references[utterance.id]
             stats = SpecStats()
+            # As the Transcriber does it: the main cross-attention keys/values are computed
+            # once and shared with the drafter (the plain reference computed its own).
+            cross_kv = cross_key_values(base.model, encoder_out)
             context = UtteranceContext(
-                dev_audio[utterance.id], encoder_out, prompt, "en", "transcribe"
+                audio=dev_audio[utterance.id],
+                main_encoder_out=encoder_out,
+                main_prompt=prompt,
+                language="en",
+                task="transcribe",
+                main_cross_kv=cross_kv,
             )
             drafter.begin(context)
-            tokens = greedy_decode(base, encoder_out, prompt, stats, drafter)
+            tokens = greedy_decode(base, encoder_out, prompt, stats, drafter, cross_kv=cross_kv)
             assert tokens == expected, (draft, utterance.id)
             drafted += stats.tokens_drafted
             accepted += stats.tokens_accepted

@@ -1,15 +1,14 @@
-"""PNG plots of a benchmark run (matplotlib's Agg backend: no display needed)."""
+"""PNG plots of a benchmark run. No display needed: without one, pyplot falls back to Agg by
+itself; the backend is not forced here, because forcing it on import would also switch off
+inline plots in a notebook that imports this module."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen before pyplot loads)
-
-from .runner import SystemRun  # noqa: E402
+from .runner import SystemRun
 
 _DPI = 120
 _MARKERS = "osD^vP*Xhp<>"

@@ -99,6 +99,12 @@ class DraftLengthChooser:
             return self.initial
         self.rounds += 1
         best = self.best_length()
+        if len({k for k, _ in self.drafts}) < 2:
+            # One k measured: its draft time cannot yet be split into a per-call and a
+            # per-token part, and counting it all per token makes long drafts look dear (a
+            # fresh Transcriber on a short clip then drafted 1 token at a time). Measure a
+            # second length at once.
+            return best + 1 if best < self.max_length else best - 1
         if self.rounds % _EXPLORE_EVERY == 0:
             neighbour = best + (1 if (self.rounds // _EXPLORE_EVERY) % 2 else -1)
             return min(max(neighbour, 1), self.max_length)

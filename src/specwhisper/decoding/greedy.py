@@ -15,7 +15,7 @@ import torch
 from ..models.loading import WhisperBundle
 from .draft_length import DraftLengthChooser
 from .drafters.base import Drafter
-from .kv_decoder import CachedDecoder
+from .kv_decoder import CachedDecoder, CrossKV
 from .logit_rules import TokenRules
 from .options import MAX_DRAFT_LENGTH, SpecStats
 from .verify import verify
@@ -30,14 +30,19 @@ def greedy_decode(
     drafter: Drafter | None = None,
     chooser: DraftLengthChooser | None = None,
     max_new_tokens: int | None = None,
+    cross_kv: CrossKV | None = None,
 ) -> list[int]:
-    """Main-model text tokens (no prompt, no end-of-text) of the greedy transcription."""
+    """Main-model text tokens (no prompt, no end-of-text) of the greedy transcription.
+
+    ``cross_kv``: the main decoder's cross-attention keys/values of ``encoder_out`` if the
+    caller already computed them (to share with a drafter); else the first round does.
+    """
     config = main.model.config
     limit = config.max_target_positions  # the decoder has no position beyond this
     if max_new_tokens is not None:
         limit = min(limit, len(prompt) + max_new_tokens)
     rules = TokenRules(main.generation_config, config.vocab_size, len(prompt))
-    decoder = CachedDecoder(main.model, encoder_out)
+    decoder = CachedDecoder(main.model, encoder_out, cross_kv=cross_kv)
     chooser = chooser or DraftLengthChooser(MAX_DRAFT_LENGTH)
     sequence = list(prompt)
     first_round = True

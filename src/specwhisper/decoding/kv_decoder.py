@@ -14,6 +14,30 @@ def encode(model: WhisperForConditionalGeneration, features: torch.Tensor) -> to
     return model.model.encoder(features).last_hidden_state
 
 
+@torch.inference_mode()
+def encode_window(
+    model: WhisperForConditionalGeneration | nn.Module, features: torch.Tensor, frames: int
+) -> torch.Tensor:
+    """(1, n_mels, 3000) log-mel -> (1, frames // 2, d_model) states of its first ``frames``.
+
+    For drafts only: an encoder that sees just the speech (plus a margin) instead of the padded
+    30 s window costs a fraction of the full pass, and its decoder's cross-attention gets as
+    much cheaper. Its states are not those of the full window, so a main model must never use
+    this. transformers' encoder refuses inputs shorter than 3000 frames, hence the modules are
+    run here one by one, exactly as its forward does.
+    """
+    encoder = model.model.encoder
+    stride = encoder.conv1.stride[0] * encoder.conv2.stride[0]
+    frames = max(stride, min(frames - frames % stride, features.shape[-1]))
+    hidden = nn.functional.gelu(encoder.conv1(features[..., :frames]))
+    hidden = nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)  # (1, frames/2, d)
+    hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]]
+    for layer in encoder.layers:
+        hidden = layer(hidden, None)
+        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+    return encoder.layer_norm(hidden)
+
+
 def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
     """(n, d) hidden states -> (n, vocab) logits, as ``F.linear(hidden, weight)``.
 
@@ -26,11 +50,32 @@ def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor
     return (weight @ hidden.T).T
 
 
+CrossKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (1, heads, frames, head_dim) x 2
+
+
+@torch.inference_mode()
+def cross_key_values(model: WhisperForConditionalGeneration | nn.Module, encoder_out: torch.Tensor):
+    """Per decoder layer, the cross-attention keys and values of ``encoder_out``.
+
+    They depend on the encoder output alone, so they are computed once per utterance (as the
+    decoder itself would on its first call) and can be handed to a draft decoder too.
+    """
+    keys_values: CrossKV = []
+    for layer in model.model.decoder.layers:
+        attention = layer.encoder_attn
+        shape = (1, -1, attention.num_heads, attention.head_dim)
+        keys = attention.k_proj(encoder_out).view(shape).transpose(1, 2).contiguous()
+        values = attention.v_proj(encoder_out).view(shape).transpose(1, 2).contiguous()
+        keys_values.append((keys, values))
+    return keys_values
+
+
 class CachedDecoder:
     """Feeds tokens to a decoder, keeps their keys/values, and crops them back on demand.
 
     ``length`` counts the tokens whose keys/values are cached. Cross-attention keys/values are
-    computed on the first call and kept for the whole utterance.
+    ``cross_kv`` when given (see ``cross_key_values``), else computed on the first call; either
+    way they are kept for the whole utterance.
     """
 
     def __init__(
@@ -38,6 +83,7 @@ class CachedDecoder:
         model: WhisperForConditionalGeneration | nn.Module,
         encoder_out: torch.Tensor,
         output_layer: nn.Module | None = None,
+        cross_kv: CrossKV | None = None,
     ) -> None:
         # ``model`` may be a full Whisper or any module with ``.model.decoder`` and ``.proj_out``
         # (the int8 drafter passes its own quantized copy).
@@ -46,6 +92,10 @@ class CachedDecoder:
         self.encoder_out = encoder_out
         self.max_positions = self.decoder.embed_positions.weight.shape[0]
         self.cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
+        for index, (keys, values) in enumerate(cross_kv or []):
+            self.cache.cross_attention_cache.update(keys, values, index)
+            # What transformers' attention checks to reuse instead of recomputing them.
+            self.cache.is_updated[index] = True
         self.length = 0
 
     @torch.inference_mode()

@@ -8,7 +8,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from ..kv_decoder import CachedDecoder
+from ..draft_decoder import DraftDecoder
+from ..kv_decoder import CachedDecoder, CrossKV
 from ..logit_rules import TokenRules
 
 
@@ -22,6 +23,9 @@ class UtteranceContext:
     language: str
     task: str
     stats: dict[str, int] = field(default_factory=dict)  # drafter-specific counters
+    # The main decoder's cross-attention keys/values, when already computed: a draft that
+    # shares the main encoder output can read them instead of projecting its own.
+    main_cross_kv: CrossKV | None = None
 
 
 @runtime_checkable
@@ -53,7 +57,7 @@ def longest_common_prefix(a: list[int], b: list[int]) -> int:
 class GreedyDraftDecoder:
     """Greedy continuation in a draft model's own vocabulary, reusing its cache across calls."""
 
-    def __init__(self, decoder: CachedDecoder, rules: TokenRules, eot: int) -> None:
+    def __init__(self, decoder: CachedDecoder | DraftDecoder, rules: TokenRules, eot: int) -> None:
         self.decoder = decoder
         self.rules = rules
         self.eot = eot

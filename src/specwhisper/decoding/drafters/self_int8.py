@@ -2,6 +2,9 @@
 
 It reads the main model's encoder output, so drafting costs no second encoder pass, and it
 agrees with the fp32 model on almost every token (the prototype measured 0.95 acceptance).
+Its cross-attention reads the main model's own fp32 keys/values of that output (computed once
+per utterance for verification anyway) instead of projecting int8 ones, and it runs on the lean
+``DraftDecoder``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import torch
 from torch import nn
 
 from ...models.loading import WhisperBundle
-from ..kv_decoder import CachedDecoder
+from ..draft_decoder import DraftDecoder
 from ..logit_rules import TokenRules
 from .base import GreedyDraftDecoder, UtteranceContext
 
@@ -62,7 +65,9 @@ class SelfInt8Drafter:
         rules = TokenRules(
             self.main.generation_config, self.main.model.config.vocab_size, len(self._prompt)
         )
-        decoder = CachedDecoder(self.module, context.main_encoder_out)
+        decoder = DraftDecoder(
+            self.module, context.main_encoder_out, cross_kv=context.main_cross_kv
+        )
         self._decoder = GreedyDraftDecoder(decoder, rules, self.main.special.eot)
         return 0.0
 
