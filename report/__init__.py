@@ -1,0 +1,1 @@
+"""The technical report's generator: ``report/build.py`` is the entry point."""
