@@ -148,7 +148,7 @@ class Transcriber:
         else:
             # The main decoder's cross-attention keys/values, computed once here rather than in
             # the first verification so that a drafter can share them. Counted as verifying:
-            # only the main model needs them.
+            # verification needs them whether or not a drafter reads them too.
             projected_at = time.perf_counter()
             cross_kv = cross_key_values(self.main.model, encoder_out)
             stats.verifying_s += time.perf_counter() - projected_at

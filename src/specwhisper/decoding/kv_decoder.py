@@ -54,7 +54,9 @@ CrossKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (1, heads, frame
 
 
 @torch.inference_mode()
-def cross_key_values(model: WhisperForConditionalGeneration | nn.Module, encoder_out: torch.Tensor):
+def cross_key_values(
+    model: WhisperForConditionalGeneration | nn.Module, encoder_out: torch.Tensor
+) -> CrossKV:
     """Per decoder layer, the cross-attention keys and values of ``encoder_out``.
 
     They depend on the encoder output alone, so they are computed once per utterance (as the
