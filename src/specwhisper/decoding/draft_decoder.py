@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .kv_decoder import CrossKV, cross_key_values
+from .kv_decoder import CrossKV, cross_key_values, split_heads
 
 
 class DraftDecoder:
@@ -50,8 +50,7 @@ class DraftDecoder:
         self.length = 0
 
     def _heads(self, states: torch.Tensor) -> torch.Tensor:
-        """(1, n, d) -> (1, heads, n, head_dim)."""
-        return states.view(1, -1, self.heads, self.head_dim).transpose(1, 2)
+        return split_heads(states, self.heads, self.head_dim)
 
     @torch.inference_mode()
     def forward(self, tokens: list[int]) -> torch.Tensor:

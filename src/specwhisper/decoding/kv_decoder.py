@@ -53,6 +53,11 @@ def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor
 CrossKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (1, heads, frames, head_dim) x 2
 
 
+def split_heads(states: torch.Tensor, heads: int, head_dim: int) -> torch.Tensor:
+    """(1, n, heads * head_dim) -> (1, heads, n, head_dim), as attention layers want it."""
+    return states.view(1, -1, heads, head_dim).transpose(1, 2)
+
+
 @torch.inference_mode()
 def cross_key_values(
     model: WhisperForConditionalGeneration | nn.Module, encoder_out: torch.Tensor
@@ -65,9 +70,9 @@ def cross_key_values(
     keys_values: CrossKV = []
     for layer in model.model.decoder.layers:
         attention = layer.encoder_attn
-        shape = (1, -1, attention.num_heads, attention.head_dim)
-        keys = attention.k_proj(encoder_out).view(shape).transpose(1, 2).contiguous()
-        values = attention.v_proj(encoder_out).view(shape).transpose(1, 2).contiguous()
+        heads, head_dim = attention.num_heads, attention.head_dim
+        keys = split_heads(attention.k_proj(encoder_out), heads, head_dim).contiguous()
+        values = split_heads(attention.v_proj(encoder_out), heads, head_dim).contiguous()
         keys_values.append((keys, values))
     return keys_values
 
