@@ -15,7 +15,10 @@ from pathlib import Path
 from ..audio import ACCEPTED_FORMATS
 
 # src/specwhisper/evaluation/datasets.py -> parents[3] is the repository root.
-DEFAULT_DEV_SET = Path(__file__).resolve().parents[3] / "tests" / "data" / "dev" / "manifest.jsonl"
+_TEST_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
+DEFAULT_DEV_SET = _TEST_DATA / "dev" / "manifest.jsonl"
+# Three 1.5-5 minute files of prose; their manifest lines also carry per-sentence times.
+LONG_DEV_SET = _TEST_DATA / "long" / "manifest.jsonl"
 MANIFEST_NAME = "manifest.jsonl"
 _AUDIO_SUFFIXES = {f".{ext}" for ext in ACCEPTED_FORMATS} | {".opus"}
 _EXPECTED = (
