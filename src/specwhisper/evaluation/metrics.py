@@ -3,8 +3,9 @@
 The normalizer lower-cases, drops punctuation and bracketed words, expands contractions and
 titles ("Mr." -> "mister"), writes spelled-out numbers as digits ("twenty-five dollars" -> "$25")
 and, given Whisper's British->American table, standardises spellings ("colour" -> "color").
-transformers ships the normalizer but not that table: it comes with hub checkpoints as
-``normalizer.json`` (and with openai-whisper / whisper-normalizer as ``english.json``).
+transformers ships the normalizer but not that table; it now comes with our dependency
+whisper-normalization as ``english.json``. Other copies (hub checkpoints' ``normalizer.json``,
+openai-whisper / whisper-normalizer's ``english.json``) are used when that one is missing.
 ``spelling_mapping()`` uses the first copy found on this machine, or none, and says which.
 """
 
@@ -24,8 +25,13 @@ from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
 SPELLING_ENV = "SPECWHISPER_SPELLING_JSON"
 # Hub checkpoints that carry Whisper's normalizer.json (all hold the same table).
 _HUB_IDS = ("openai/whisper-base", "openai/whisper-tiny", "openai/whisper-large-v3")
-# (module, file inside it) of pip packages that ship the table as english.json.
-_PACKAGE_FILES = (("whisper", "normalizers/english.json"), ("whisper_normalizer", "english.json"))
+# (module, file inside it) of pip packages that ship the table as english.json; the first is
+# a dependency (pyproject.toml), the others are fallbacks for an install without it.
+_PACKAGE_FILES = (
+    ("whisper_normalization", "english.json"),
+    ("whisper", "normalizers/english.json"),
+    ("whisper_normalizer", "english.json"),
+)
 
 
 @dataclass(frozen=True)
