@@ -1,5 +1,7 @@
 """load_audio: every accepted format, any rate, stereo, and one clear error for bad input."""
 
+import io
+import time
 from pathlib import Path
 
 import av
@@ -9,11 +11,15 @@ import soundfile
 
 from specwhisper.audio import (
     ACCEPTED_FORMATS,
+    BLOCK_SAMPLES,
     SAMPLE_RATE,
     AudioDecodeError,
+    DecodeLimits,
     audio_duration,
     load_audio,
+    open_audio,
 )
+from specwhisper.errors import AudioTooLongError
 
 TONE_HZ = 440.0
 TONE_AMPLITUDE = 0.5
@@ -166,3 +172,106 @@ def test_bad_arrays_raise_one_clear_error(bad, expected):
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+# --- Hostile and long input: bounded memory and work whatever the file claims ---------------
+
+
+def _silent_flac(seconds: float) -> bytes:
+    """A FLAC of digital silence: hours of audio in a few hundred kB."""
+    buffer = io.BytesIO()
+    block = np.zeros(16000 * 60, dtype=np.int16)
+    with soundfile.SoundFile(buffer, "w", 16000, 1, format="FLAC", subtype="PCM_16") as file:
+        for _ in range(int(seconds // 60)):
+            file.write(block)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def eight_hours() -> bytes:
+    return _silent_flac(8 * 3600)
+
+
+def test_hours_in_a_small_flac_are_refused_from_the_header(eight_hours):
+    assert len(eight_hours) < 2_000_000
+    started = time.perf_counter()
+    with pytest.raises(
+        AudioTooLongError, match=r"limit is 7200 s and its header declares 28800\.0 s"
+    ):
+        open_audio(eight_hours, DecodeLimits(max_seconds=7200))
+    assert time.perf_counter() - started < 1.0  # nothing was decoded
+
+
+def _flac_with_total_samples(seconds: float, total: int) -> bytes:
+    """A FLAC whose header claims ``total`` samples (0: "unknown", as a streamed FLAC has)."""
+    buffer = io.BytesIO()
+    noise = 0.1 * np.random.default_rng(0).standard_normal(int(16000 * seconds))
+    soundfile.write(buffer, noise.astype(np.float32), 16000, format="FLAC")
+    data = bytearray(buffer.getvalue())
+    info = slice(18, 26)  # in STREAMINFO: rate, channels, bits, then 36 bits of total samples
+    bits = int.from_bytes(data[info], "big")
+    data[info] = ((bits & ~((1 << 36) - 1)) | total).to_bytes(8, "big")
+    return bytes(data)
+
+
+def test_a_header_without_a_length_is_stopped_while_decoding():
+    stream = open_audio(_flac_with_total_samples(20, 0), DecodeLimits(max_seconds=5))
+    assert stream.declared_seconds is None
+    with pytest.raises(AudioTooLongError, match="limit is 5 s and it lasts longer"):
+        for _ in stream.blocks():
+            pass
+    # Without a limit the same file decodes whole.
+    assert abs(audio_duration(load_audio(_flac_with_total_samples(20, 0))) - 20) < 0.01
+
+
+def test_a_header_that_understates_the_length_bounds_the_decoding():
+    audio = load_audio(_flac_with_total_samples(20, 16000), max_seconds=5)
+    assert audio_duration(audio) == 1.0  # what the header declares is all that is read
+
+
+def test_decoding_streams_in_bounded_blocks(eight_hours):
+    stream = open_audio(eight_hours, DecodeLimits(max_seconds=9 * 3600))
+    first = next(stream.blocks())
+    assert len(first) <= BLOCK_SAMPLES  # 1M samples, not 460M
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_every_wav_sample_format(subtype, tmp_path):
+    t = np.arange(16000) / 16000
+    tone = (0.5 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float64)
+    path = tmp_path / f"{subtype}.wav"
+    soundfile.write(path, tone, 16000, subtype=subtype)
+    audio = load_audio(path)
+    assert abs(np.abs(audio).max() - 0.5) < 0.02 and abs(_dominant_hz(audio) - TONE_HZ) < 5
+
+
+def test_nan_samples_in_a_float_wav_are_refused(tmp_path):
+    path = tmp_path / "nan.wav"
+    soundfile.write(path, np.full(1600, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(AudioDecodeError, match="NaN"):
+        load_audio(path)
+
+
+def test_an_absurd_sample_rate_is_refused_from_the_header():
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros(100, dtype=np.int16), 16000, format="WAV")
+    data = bytearray(buffer.getvalue())
+    data[24:28] = (1).to_bytes(4, "little")  # 1 Hz: 100 samples would last 100 s
+    with pytest.raises(AudioDecodeError, match="sample rate 1 Hz"):
+        open_audio(bytes(data))
+
+
+def test_many_channels_are_averaged(tmp_path):
+    path = tmp_path / "sixteen.wav"
+    soundfile.write(path, np.full((1600, 16), 0.25, dtype=np.float32), 16000)
+    assert np.allclose(load_audio(path), 0.25)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_bytes_are_one_clear_error(seed, capfd):
+    data = np.random.default_rng(seed).bytes(5000)
+    if seed % 2:
+        data = b"\xff\xfb\x90\x64" + data  # an mp3 frame sync, then garbage
+    with pytest.raises(AudioDecodeError, match="<bytes>"):
+        load_audio(data)
+    assert capfd.readouterr().err == ""  # no decoder chatter on stderr

@@ -1,17 +1,30 @@
-"""The ``specwhisper`` console script (``python main.py`` forwards here)."""
+"""The ``specwhisper`` console script (``python main.py`` forwards here).
+
+Exit codes: 0 every file transcribed, 1 some file failed (each failure is one line on stderr,
+naming the file once), 2 bad usage (unknown model, bad option value): nothing was transcribed.
+Inputs and names are checked before any model loads.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from .decoding.options import MAX_BEAM_SIZE, TASKS
+from .decoding.options import TASKS
+from .transcribe_flags import add_option_flags, options_from_args
+from .writers import EXTENSIONS, OUTPUT_FORMATS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _add_transcribe(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("transcribe", help="transcribe audio files (up to 30 s each)")
+    parser = commands.add_parser(
+        "transcribe",
+        help="transcribe audio files of any length",
+        description="Transcribe audio files (any length: 30 s windows with timestamps).",
+    )
     parser.add_argument(
         "files", nargs="+", metavar="FILE", help="audio: wav, flac, ogg, mp3, m4a/mp4, webm"
     )
@@ -21,50 +34,103 @@ def _add_transcribe(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--draft", default="auto", help="auto (default), none, self-int8, or a draft model name"
     )
+    add_option_flags(parser, tasks=TASKS)
+    parser.add_argument("--output-format", default="text", choices=OUTPUT_FORMATS)
     parser.add_argument(
-        "--language", default=None, help="language code such as en or de (default: detect)"
-    )
-    parser.add_argument("--task", default="transcribe", choices=TASKS)
-    parser.add_argument(
-        "--beam-size",
-        type=int,
-        default=1,
-        choices=range(1, MAX_BEAM_SIZE + 1),
-        metavar=f"1..{MAX_BEAM_SIZE}",
-        help="1 = greedy (speculative), 2-5 = beam",
-    )
-    parser.add_argument(
-        "--draft-length",
-        type=int,
+        "--output-dir",
+        type=Path,
         default=None,
-        help="fixed draft tokens per verification (default: adaptive)",
+        help="write one file per input there (NAME.txt/.json/.srt/.vtt/.tsv) instead of stdout",
     )
-    parser.add_argument("--output-format", default="text", choices=("text", "json"))
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="refuse audio longer than this (default: no limit)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.set_defaults(handler=_transcribe)
 
 
 def _transcribe(args: argparse.Namespace) -> int:
-    from .audio import AudioDecodeError
-    from .transcribe import Transcriber
+    from .audio import DecodeLimits, open_audio
+    from .errors import SpecwhisperError
+    from .models.registry import resolve, resolve_pair
 
-    transcriber = Transcriber(args.model, args.draft, threads=args.threads)
+    limits = DecodeLimits(max_seconds=args.max_duration)
+    # Cheap checks first: names, then every input's header, before a model loads.
+    model, draft = resolve_pair(args.model, args.draft)
+    resolve(model)
+    if draft not in ("auto", "none", "self-int8"):
+        resolve(draft)
     failures = 0
+    streams = []
     for path in args.files:
         try:
-            result = transcriber.transcribe(
-                path, args.language, args.task, args.beam_size, draft_length=args.draft_length
-            )
-        except (AudioDecodeError, ValueError) as error:
+            streams.append((path, open_audio(path, limits)))
+        except SpecwhisperError as error:
             failures += 1
-            print(f"error: {path}: {error}", file=sys.stderr)
+            _error(error)
+    if not streams:
+        return EXIT_FAILED
+    from .transcribe import Transcriber
+
+    transcriber = Transcriber(model, draft, threads=args.threads)
+    options = transcriber.options(options_from_args(args))  # bad values: exit 2 (main)
+    if args.output_dir is not None:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    for path, stream in streams:
+        try:
+            result = _run_one(transcriber, stream, options, limits, args)
+        except SpecwhisperError as error:
+            failures += 1
+            _error(error)
             continue
-        if args.output_format == "json":
-            print(json.dumps({"file": path, **result.as_dict()}, ensure_ascii=False))
-        else:
-            prefix = f"{path}: " if len(args.files) > 1 else ""
-            print(prefix + result.text)
-    return 1 if failures else 0
+        _emit(path, result, args, len(args.files) > 1)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _run_one(transcriber, stream, options, limits, args):
+    bar = None
+    declared = stream.declared_seconds or 0.0
+    if not args.no_progress and sys.stderr.isatty() and declared > 30:
+        from tqdm import tqdm
+
+        bar = tqdm(total=round(declared, 1), unit="s", desc=Path(stream.name).name, leave=False)
+
+    def progress(done: float, total: float) -> None:
+        if bar is not None:
+            bar.total = round(total, 1)
+            bar.update(round(done, 1) - bar.n)
+
+    try:
+        return transcriber.transcribe(stream, options, limits=limits, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _emit(path: str, result, args: argparse.Namespace, several: bool) -> None:
+    from .writers import render
+
+    record = {"file": path, **result.as_dict()}
+    content = render(record, result.segments, args.output_format)
+    if args.output_dir is not None:
+        target = args.output_dir / f"{Path(path).stem}.{EXTENSIONS[args.output_format]}"
+        target.write_text(content, encoding="utf-8")
+        return
+    if args.output_format == "text" and several:
+        content = f"{path}: {content}"
+    sys.stdout.write(content)
+    sys.stdout.flush()
+
+
+def _error(error: Exception) -> None:
+    # Engine messages already name the file; one line each.
+    message = " ".join(str(error).split())
+    print(f"error: {message}", file=sys.stderr)
 
 
 def _add_models(commands: argparse._SubParsersAction) -> None:
@@ -82,7 +148,7 @@ def _models(args: argparse.Namespace) -> int:
         print(f"{name:<16} {offline:<8} {source.description}")
     print("\npresets: " + ", ".join(f"{k} = {m} + draft {d}" for k, (m, d) in PRESETS.items()))
     print("also accepted: any hub id (org/name) and any folder with a transformers Whisper model")
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,16 +184,22 @@ _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .models.registry import UnknownModelError
+    from .errors import (
+        DraftError,
+        ModelUnavailableError,
+        OptionsError,
+        SpecwhisperError,
+        UnknownModelError,
+    )
 
     try:
         return args.handler(args)
-    except UnknownModelError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except RuntimeError as error:  # e.g. a hub model with no network
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (UnknownModelError, OptionsError, DraftError, ModelUnavailableError) as error:
+        _error(error)
+        return EXIT_USAGE
+    except SpecwhisperError as error:
+        _error(error)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -1,8 +1,13 @@
-"""The Python entry point: audio in, text out, speculative decoding inside.
+"""The Python entry point: audio in, segments out, speculative decoding inside.
 
 >>> from specwhisper import Transcriber
 >>> result = Transcriber(model="base", draft="self-int8").transcribe("clip.wav")
->>> result.text, result.stats.acceptance_rate
+>>> result.text, result.segments[0].start, result.stats.acceptance_rate
+
+``transcribe`` returns the whole result; ``transcribe_segments`` returns a lazy iterator of
+segments (decoded as they are asked for) and the information known up front, as
+faster-whisper does. Both run openai-whisper's long-form algorithm (``_seek_loop``) over 30 s
+windows of any length of audio, read as a stream: memory stays bounded by a few windows.
 """
 
 from __future__ import annotations
@@ -10,49 +15,102 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
-import numpy as np
 import torch
 
-from .audio import SAMPLE_RATE, load_audio
-from .decoding.beam import generate_tokens
+from .audio import AudioInput, AudioStream, DecodeLimits
 from .decoding.draft_length import DraftLengthChooser
-from .decoding.drafters import UtteranceContext, make_drafter
-from .decoding.greedy import greedy_decode
-from .decoding.kv_decoder import cross_key_values, encode
-from .decoding.options import MAX_DRAFT_LENGTH, DecodeOptions, OptionsError, SpecStats, Task
-from .decoding.prompt import build_prompt, detect_language
-from .features import CHUNK_SECONDS, log_mel
+from .decoding.drafters import make_drafter
+from .decoding.logit_filters import timestamp_begin
+from .decoding.options import MAX_DRAFT_LENGTH, SpecStats, TranscribeOptions
+from .decoding.prompt import detect_language
+from .decoding.window import WindowAudio, WindowDecoder, is_silence
+from .errors import (
+    AudioTooLongError,
+    OptionsError,
+    TranscriptionCancelled,
+)
+from .features import (
+    FRAMES_PER_SECOND,
+    HOP_LENGTH,
+    N_FRAMES,
+    AudioScan,
+    MelFilters,
+    PreparedAudio,
+    WindowFeatures,
+    prepare_audio,
+)
 from .models.loading import load_model
-from .models.registry import PRESETS
+from .models.registry import resolve_pair
+from .segments import Segment, cut_window
+
+# Called with (seconds of audio done, seconds in all) after each window.
+ProgressCallback = Callable[[float, float], None]
+# Asked before each window; True stops the transcription (TranscriptionCancelled).
+StopCheck = Callable[[], bool]
 
 
-class AudioTooLongError(ValueError):
-    """Longer than one 30 s window: long-form transcription is not supported yet."""
+@dataclass
+class TranscriptionInfo:
+    """What is known before the segments are decoded; ``stats`` fills in as they are."""
+
+    language: str
+    language_probability: float  # 1.0 when the language was given, or the model is English-only
+    duration: float  # audio seconds
+    model: str
+    draft: str | None  # drafter in use; None for plain decoding (and beam search)
+    options: TranscribeOptions
+    eot: int  # the main model's <|endoftext|>: ids below it are text
+    stats: SpecStats = field(default_factory=SpecStats)
 
 
 @dataclass(frozen=True)
 class Transcription:
     text: str
     language: str
-    tokens: list[int]  # main-model ids of the text part
+    tokens: list[int]  # main-model ids of the text of every segment (no timestamps)
+    segments: list[Segment]
     model: str
     draft: str | None  # drafter actually used; None for plain decoding (and beam search)
     stats: SpecStats
     seconds: float  # wall time of this transcription, audio decoding included
     duration: float  # audio seconds
+    language_probability: float = 1.0
+
+    @classmethod
+    def collect(
+        cls, info: TranscriptionInfo, segments: Iterator[Segment], started: float
+    ) -> Transcription:
+        """Decode every segment of ``segments``; ``started`` is the perf_counter() time the
+        transcription began (for ``seconds``)."""
+        collected = list(segments)
+        return cls(
+            text="".join(s.text for s in collected).strip(),
+            language=info.language,
+            tokens=[t for s in collected for t in s.tokens if t < info.eot],
+            segments=collected,
+            model=info.model,
+            draft=info.draft,
+            stats=info.stats,
+            seconds=time.perf_counter() - started,
+            duration=info.duration,
+            language_probability=info.language_probability,
+        )
 
     def as_dict(self) -> dict:
         return {
             "text": self.text,
             "language": self.language,
+            "language_probability": round(self.language_probability, 4),
             "model": self.model,
             "draft": self.draft,
             "tokens": self.tokens,
             "seconds": round(self.seconds, 4),
             "duration": round(self.duration, 3),
             "stats": self.stats.as_dict(),
+            "segments": [segment.as_dict() for segment in self.segments],
         }
 
 
@@ -64,25 +122,25 @@ def set_threads(threads: int | None) -> None:
 
 
 class Transcriber:
-    """A main Whisper plus an optional drafter. One transcription at a time per instance
-    (caches are per call, but the draft-length statistics are shared and learn across calls).
+    """A main Whisper plus an optional drafter.
 
     ``model`` is a model name, hub id or folder, or a preset (``default``, ``v2``, ``v3``), in
     which case ``draft`` defaults to the preset's draft. ``draft`` is ``auto`` (the fastest
-    lossless choice), ``none``, ``self-int8`` or a model name.
+    lossless choice), ``none``, ``self-int8`` or a model name. The drafter holds weights only,
+    and every window gets its own caches; what is shared across calls is the draft-length
+    statistics, which learn this machine's costs.
     """
 
     def __init__(
         self, model: str = "base", draft: str | None = "auto", threads: int | None = None
     ) -> None:
         set_threads(threads)
-        if model in PRESETS:
-            model, preset_draft = PRESETS[model]
-            draft = preset_draft if draft == "auto" else draft
+        model, draft = resolve_pair(model, draft)
         self.main = load_model(model)
         self.drafter = make_drafter(draft, self.main)
+        self.filters = MelFilters(self.main)
         self.chooser = DraftLengthChooser(MAX_DRAFT_LENGTH)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one window at a time: the chooser is shared
 
     @property
     def model_name(self) -> str:
@@ -92,101 +150,183 @@ class Transcriber:
     def draft_name(self) -> str | None:
         return self.drafter.name if self.drafter else None
 
+    def options(self, options: TranscribeOptions | None = None, **overrides) -> TranscribeOptions:
+        """``options`` (default: all defaults) with ``overrides``, validated for this model."""
+        unknown = set(overrides) - set(TranscribeOptions.__dataclass_fields__)
+        if unknown:
+            raise OptionsError(
+                f"unknown option {sorted(unknown)[0]!r}; the options are "
+                f"{', '.join(TranscribeOptions.__dataclass_fields__)}",
+                sorted(unknown)[0],
+            )
+        if isinstance(overrides.get("temperature"), int | float):
+            overrides["temperature"] = (float(overrides["temperature"]),)
+        options = replace(options or TranscribeOptions(), **overrides)
+        return options.validated(self.main.special.languages)
+
+    def prepare(
+        self,
+        audio: AudioInput | AudioStream | PreparedAudio,
+        limits: DecodeLimits | None = None,
+        name: str | None = None,
+    ) -> PreparedAudio:
+        """Check and scan ``audio`` for this model (the first of the two passes over it), so
+        that a caller can refuse bad input before it waits for a worker. ``name`` replaces the
+        input's own name in error messages."""
+        return prepare_audio(audio, self.filters, limits, name)
+
     def transcribe(
         self,
-        audio: str | os.PathLike | bytes | np.ndarray,
-        language: str | None = None,
-        task: Task = "transcribe",
-        beam_size: int = 1,
-        max_new_tokens: int | None = None,
-        draft_length: int | None = None,
-        use_speculative: bool = True,
+        audio: AudioInput | AudioStream | PreparedAudio,
+        options: TranscribeOptions | None = None,
+        *,
+        limits: DecodeLimits | None = None,
+        should_stop: StopCheck | None = None,
+        progress: ProgressCallback | None = None,
+        **overrides,
     ) -> Transcription:
-        options = DecodeOptions(language, task, beam_size, max_new_tokens, draft_length)
-        options.validated(self.main.special.languages)
+        """Transcribe ``audio`` (a path, bytes, a 16 kHz array, an open stream or prepared
+        audio) of any length.
+
+        ``options`` and keyword ``overrides`` are ``TranscribeOptions`` fields (``language``,
+        ``task``, ``temperature``...). ``limits`` caps the audio's duration and decoding time.
+        """
         started = time.perf_counter()
-        waveform = load_audio(audio)
-        duration = len(waveform) / SAMPLE_RATE
-        if duration > CHUNK_SECONDS + 0.01:
-            raise AudioTooLongError(
-                f"audio is {duration:.1f} s long; up to {CHUNK_SECONDS} s is supported for now "
-                "(long-form transcription is not implemented yet): split it first"
-            )
-        with self._lock, torch.inference_mode():
-            return self._decode(waveform, options, use_speculative, started, duration)
-
-    def _decode(
-        self,
-        waveform: np.ndarray,
-        options: DecodeOptions,
-        use_speculative: bool,
-        started: float,
-        duration: float,
-    ) -> Transcription:
-        stats = SpecStats()
-        features = log_mel(waveform, self.main)
-        # Beam search runs inside generate(), which encodes the features itself: encode here
-        # only for greedy decoding or to detect the language.
-        encoder_out = None
-        if options.beam_size == 1 or (options.language is None and self.main.multilingual):
-            encoded_at = time.perf_counter()
-            encoder_out = encode(self.main.model, features)
-            stats.main_encoder_s = time.perf_counter() - encoded_at
-        language = options.language or detect_language(self.main, encoder_out)
-        prompt = build_prompt(self.main, language if self.main.multilingual else None, options.task)
-        drafter = self.drafter if use_speculative and options.beam_size == 1 else None
-        if options.beam_size > 1:
-            tokens = generate_tokens(
-                self.main,
-                features,
-                language,
-                options.task,
-                options.beam_size,
-                options.max_new_tokens,
-            )
-            stats.tokens_generated = len(tokens)
-        else:
-            # The main decoder's cross-attention keys/values, computed once here rather than in
-            # the first verification so that a drafter can share them. Counted as verifying:
-            # verification needs them whether or not a drafter reads them too.
-            projected_at = time.perf_counter()
-            cross_kv = cross_key_values(self.main.model, encoder_out)
-            stats.verifying_s += time.perf_counter() - projected_at
-            if drafter is not None:
-                context = UtteranceContext(
-                    audio=waveform,
-                    main_encoder_out=encoder_out,
-                    main_prompt=prompt,
-                    language=language,
-                    task=options.task,
-                    main_cross_kv=cross_kv,
-                )
-                stats.draft_encoder_s = drafter.begin(context)
-                stats.remap = context.stats
-            chooser = self.chooser
-            if options.draft_length is not None:
-                chooser = DraftLengthChooser(MAX_DRAFT_LENGTH, fixed=options.draft_length)
-            tokens = greedy_decode(
-                self.main,
-                encoder_out,
-                prompt,
-                stats,
-                drafter,
-                chooser,
-                options.max_new_tokens,
-                cross_kv=cross_kv,
-            )
-        text = self.main.tokenizer.decode(tokens, skip_special_tokens=True).strip()
-        return Transcription(
-            text=text,
-            language=language,
-            tokens=tokens,
-            model=self.main.name,
-            draft=drafter.name if drafter else None,
-            stats=stats,
-            seconds=time.perf_counter() - started,
-            duration=duration,
+        segments, info = self.transcribe_segments(
+            audio,
+            options,
+            limits=limits,
+            should_stop=should_stop,
+            progress=progress,
+            **overrides,
         )
+        return Transcription.collect(info, segments, started)
+
+    def transcribe_segments(
+        self,
+        audio: AudioInput | AudioStream | PreparedAudio,
+        options: TranscribeOptions | None = None,
+        *,
+        limits: DecodeLimits | None = None,
+        should_stop: StopCheck | None = None,
+        progress: ProgressCallback | None = None,
+        **overrides,
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        """Segments, decoded lazily as the iterator is consumed, and what is known up front.
+
+        Checks the options, reads the audio once for its length and loudness, and detects the
+        language on the first window before returning; everything else happens per segment.
+        """
+        options = self.options(options, **overrides)
+        prepared = self.prepare(audio, limits)
+        audio_scan = prepared.scan
+        windows = WindowFeatures(prepared.stream, self.filters, audio_scan)
+        stats = SpecStats()
+        generator = torch.Generator()
+        generator.manual_seed(options.seed if options.seed is not None else _random_seed())
+        chooser = self.chooser
+        if options.draft_length is not None:
+            chooser = DraftLengthChooser(MAX_DRAFT_LENGTH, fixed=options.draft_length)
+        decoder = WindowDecoder(self.main, self.drafter, chooser, options, stats, generator)
+        language, probability, first_encoded = options.language, 1.0, None
+        if language is None and self.main.multilingual:
+            with self._lock, torch.inference_mode():
+                first_encoded = decoder.encode(windows.features(0))
+                language, probability = detect_language(self.main, first_encoded)
+        language = language or "en"
+        speculative = options.use_speculative and options.beam_size == 1
+        info = TranscriptionInfo(
+            language=language,
+            language_probability=probability,
+            duration=audio_scan.duration,
+            model=self.main.name,
+            draft=self.draft_name if speculative else None,
+            options=options,
+            eot=self.main.special.eot,
+            stats=stats,
+        )
+        loop = self._seek_loop(
+            windows, audio_scan, decoder, info, first_encoded, should_stop, progress
+        )
+        return loop, info
+
+    def _seek_loop(
+        self,
+        windows: WindowFeatures,
+        audio_scan: AudioScan,
+        decoder: WindowDecoder,
+        info: TranscriptionInfo,
+        first_encoded: torch.Tensor | None,
+        should_stop: StopCheck | None,
+        progress: ProgressCallback | None,
+    ) -> Iterator[Segment]:
+        """openai-whisper's ``transcribe()`` loop over 30 s windows at ``seek``."""
+        options, tokenizer = info.options, self.main.tokenizer
+        eot, stamp = self.main.special.eot, timestamp_begin(self.main)
+        content_frames = audio_scan.frames
+        all_tokens: list[int] = []
+        if options.initial_prompt:
+            text = " " + options.initial_prompt.strip()
+            all_tokens += tokenizer.encode(text, add_special_tokens=False)
+        prompt_reset_since = 0
+        next_id = 0
+        seek = 0
+        while seek < content_frames:
+            if should_stop is not None and should_stop():
+                raise TranscriptionCancelled("transcription stopped: nobody waits for it")
+            window_frames = min(N_FRAMES, content_frames - seek)
+            audio = WindowAudio(
+                windows.features(seek),
+                windows.samples(seek, N_FRAMES),
+                window_frames * HOP_LENGTH,
+            )
+            with self._lock, torch.inference_mode():
+                encoder_out = first_encoded if seek == 0 and first_encoded is not None else None
+                if encoder_out is None:
+                    encoder_out = decoder.encode(audio.features)
+                result = decoder.decode(
+                    audio, encoder_out, all_tokens[prompt_reset_since:], info.language
+                )
+            if is_silence(result, options):
+                seek += window_frames
+            else:
+                cut = cut_window(result.tokens, stamp, window_frames)
+                offset = seek / FRAMES_PER_SECOND
+                for piece in cut.pieces:
+                    text = tokenizer.decode([t for t in piece.tokens if t < eot])
+                    if piece.start == piece.end or not text.strip():
+                        continue  # an instant or no text: openai-whisper empties it, we drop it
+                    yield Segment(
+                        id=next_id,
+                        seek=seek,
+                        start=offset + piece.start,
+                        end=offset + piece.end,
+                        text=text,
+                        tokens=piece.tokens,
+                        temperature=result.temperature,
+                        avg_logprob=result.avg_logprob,
+                        compression_ratio=result.compression_ratio,
+                        no_speech_prob=result.no_speech_prob,
+                    )
+                    next_id += 1
+                    all_tokens += piece.tokens
+                seek += cut.advance
+                if not options.condition_on_previous_text or result.temperature > 0.5:
+                    # Text sampled that freely is a poor prompt for the next window.
+                    prompt_reset_since = len(all_tokens)
+            if progress is not None:
+                progress(min(seek, content_frames) / FRAMES_PER_SECOND, audio_scan.duration)
 
 
-__all__ = ["Transcriber", "Transcription", "AudioTooLongError", "OptionsError"]
+def _random_seed() -> int:
+    return int.from_bytes(os.urandom(8), "little") >> 1
+
+
+__all__ = [
+    "Transcriber",
+    "Transcription",
+    "TranscriptionInfo",
+    "Segment",
+    "AudioTooLongError",
+    "OptionsError",
+]

@@ -3,18 +3,17 @@
 import numpy as np
 import pytest
 import torch
+from window_helpers import decode_window
 
 from specwhisper.decoding.draft_decoder import DraftDecoder
 from specwhisper.decoding.drafters.model_draft import draft_frames
 from specwhisper.decoding.drafters.self_int8 import quantized_decoder
-from specwhisper.decoding.greedy import greedy_decode
 from specwhisper.decoding.kv_decoder import (
     CachedDecoder,
     cross_key_values,
     encode,
     encode_window,
 )
-from specwhisper.decoding.options import SpecStats
 from specwhisper.features import log_mel
 
 TOKENS = [440, 1029, 257, 1500, 13, 286, 50, 9]
@@ -72,7 +71,7 @@ def test_shared_cross_kv_from_the_fp32_main(base, dev_set, dev_audio):
     with torch.inference_mode():
         encoder_out = encode(base.model, log_mel(audio, base))
         cross_kv = cross_key_values(base.model, encoder_out)
-        transcript = greedy_decode(base, encoder_out, prompt, SpecStats())
+        transcript = decode_window(base, audio, without_timestamps=True)[0].tokens
         sequence = prompt + transcript
         main_logits = CachedDecoder(base.model, encoder_out, cross_kv=cross_kv).forward(sequence)
         # Prefilled cross keys/values are exactly what the decoder would compute itself.

@@ -1,21 +1,15 @@
-"""Speculative == greedy on random tiny models, for many inputs and every draft length."""
+"""Speculative == plain == transformers, window by window, on random tiny models: many inputs,
+every draft length, with and without timestamps, with a prompt of earlier text (fast)."""
 
 import numpy as np
 import pytest
-import torch
+from window_helpers import decode_window, reference_window
 
-from specwhisper.decoding.draft_length import DraftLengthChooser
-from specwhisper.decoding.drafters import UtteranceContext
 from specwhisper.decoding.drafters.cross_vocab import CrossVocabDrafter
 from specwhisper.decoding.drafters.model_draft import ModelDrafter
-from specwhisper.decoding.greedy import greedy_decode
-from specwhisper.decoding.kv_decoder import encode
-from specwhisper.decoding.options import SpecStats
-from specwhisper.decoding.prompt import build_prompt
-from specwhisper.features import log_mel
 
 INPUTS = 5
-NEW_TOKENS = 30
+NEW_TOKENS = 24
 
 
 def _inputs():
@@ -31,55 +25,54 @@ def _inputs():
     return clips
 
 
-def _run(main, drafter, audio, k):
-    encoder_out = encode(main.model, log_mel(audio, main))
-    prompt = build_prompt(main, "en", "transcribe")
-    plain = greedy_decode(main, encoder_out, prompt, SpecStats(), max_new_tokens=NEW_TOKENS)
-    stats = SpecStats()
-    context = UtteranceContext(audio, encoder_out, prompt, "en", "transcribe")
-    drafter.begin(context)
-    chooser = DraftLengthChooser(8, fixed=k)
-    fast = greedy_decode(main, encoder_out, prompt, stats, drafter, chooser, NEW_TOKENS)
-    reference = main.model.generate(
-        log_mel(audio, main),
-        language="en",
-        task="transcribe",
-        max_new_tokens=NEW_TOKENS,
-        do_sample=False,
-    )[0].tolist()
-    return plain, fast, reference, stats
+def _previous(main, index: int) -> list[int]:
+    """Earlier text with timestamps, as a long-form prompt carries it (every other input)."""
+    if index % 2:
+        return []
+    stamp = main.special.no_timestamps + 1
+    text = main.tokenizer.encode(" The meeting starts at nine.", add_special_tokens=False)
+    return [stamp, *text, stamp + 60, stamp + 60]
 
 
-@pytest.mark.parametrize("pair", ["same_vocab_pair", "cross_vocab_pair"])
-def test_speculative_equals_greedy_for_every_k(pair, request):
-    main, draft = request.getfixturevalue(pair)
+def _drafter(pair, main, draft):
     if pair == "same_vocab_pair":
         # The full window: this draft agrees with its main because both hear the same padded
         # window; an untrained encoder says nothing useful about a cut one. The default
         # speech-only window is tested on real weights (tests/decoding/test_speculative_real.py).
-        drafter = ModelDrafter(draft, speech_window=False)
-    else:
-        drafter = CrossVocabDrafter(draft, main)
+        return ModelDrafter(draft, speech_window=False)
+    return CrossVocabDrafter(draft, main)
+
+
+@pytest.mark.parametrize("timestamps", [True, False], ids=["timestamps", "no-timestamps"])
+@pytest.mark.parametrize("pair", ["same_vocab_pair", "cross_vocab_pair"])
+def test_speculative_equals_plain_and_transformers_for_every_k(pair, timestamps, request):
+    main, draft = request.getfixturevalue(pair)
+    drafter = _drafter(pair, main, draft)
+    options = {"max_new_tokens": NEW_TOKENS, "without_timestamps": not timestamps}
     drafted = accepted = 0
-    with torch.inference_mode():
-        for audio in _inputs():
-            for k in range(1, 9):
-                plain, fast, reference, stats = _run(main, drafter, audio, k)
-                assert fast == plain, (pair, k)
-                eot = main.special.eot
-                expected = reference[: reference.index(eot)] if eot in reference else reference
-                assert plain == expected, (pair, k)
-                drafted += stats.tokens_drafted
-                accepted += stats.tokens_accepted
-    # The pairs are built to agree often but not always: both paths of verify() are exercised.
-    assert 0.05 < accepted / drafted < 0.98, accepted / drafted
+    for index, audio in enumerate(_inputs()):
+        previous = _previous(main, index)
+        plain, _ = decode_window(main, audio, previous=previous, **options)
+        reference = reference_window(main, audio, previous=previous, **options)
+        assert plain.tokens == reference, (pair, index)
+        if timestamps:
+            assert any(t > main.special.no_timestamps for t in plain.tokens)
+        for k in range(1, 9):
+            fast, stats = decode_window(main, audio, drafter, k, previous=previous, **options)
+            assert fast.tokens == plain.tokens, (pair, index, k)
+            assert fast.sum_logprob == pytest.approx(plain.sum_logprob, abs=1e-3)
+            assert fast.no_speech_prob == pytest.approx(plain.no_speech_prob, abs=1e-5)
+            drafted += stats.tokens_drafted
+            accepted += stats.tokens_accepted
+    # The pairs are built to agree sometimes but not always: both paths of verify() run.
+    assert 0 < accepted < drafted, (accepted, drafted)
 
 
 def test_drafting_for_itself_accepts_everything(same_vocab_pair):
     main, _ = same_vocab_pair
-    with torch.inference_mode():
-        for audio in _inputs()[:2]:
-            drafter = ModelDrafter(main, shares_main_encoder=True)  # as make_drafter picks it
-            plain, fast, _, stats = _run(main, drafter, audio, 5)
-            assert fast == plain
-            assert stats.tokens_accepted == stats.tokens_drafted > 0
+    drafter = ModelDrafter(main, shares_main_encoder=True)  # as make_drafter picks it
+    for audio in _inputs()[:2]:
+        plain, _ = decode_window(main, audio, max_new_tokens=NEW_TOKENS)
+        fast, stats = decode_window(main, audio, drafter, 5, max_new_tokens=NEW_TOKENS)
+        assert fast.tokens == plain.tokens
+        assert stats.tokens_accepted == stats.tokens_drafted > 0

@@ -31,6 +31,7 @@ def fast_settings(**overrides) -> ServerSettings:
         default_draft="none",
         warmup=False,
         max_upload_bytes=TEST_UPLOAD_LIMIT,
+        max_audio_seconds=600,
     )
     return ServerSettings(**{**values, **overrides})
 
@@ -105,3 +106,50 @@ def wait_until_healthy(server: LiveServer, timeout: float) -> None:
             pass
         time.sleep(0.3)
     pytest.fail(f"server not healthy after {timeout} s:\n{server.log()}")
+
+
+def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
+    """A multipart/form-data body with ``fields`` and one ``file`` part; and its content type."""
+    boundary = "specwhisper-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def raw_post(url: str, path: str, body: bytes, content_type: str, send: int | None = None):
+    """A POST over a plain socket (no client library in between); returns the open socket.
+    ``send``: bytes of the body to send (default all), for clients that stall mid-upload."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    sock.sendall(head + body[: len(body) if send is None else send])
+    return sock
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of process ``pid`` in MB (``VmHWM``: its peak so far)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def wait_for(condition, timeout: float = 60.0, every: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise AssertionError("condition not met in time")

@@ -27,12 +27,13 @@ def assert_error(response, status: int, code: str, param: str | None) -> dict:
     return error
 
 
-def test_root_links_to_the_docs(client):
-    body = client.get("/").json()
+def test_api_links_to_the_docs(client):
+    body = client.get("/api").json()
     assert body["docs"] == "/docs" and body["openapi"] == "/openapi.json"
     assert "POST /v1/audio/transcriptions" in body["endpoints"]
     assert client.get("/docs").status_code == 200
-    assert "/transcribe/batch" in client.get("/openapi.json").json()["paths"]
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/transcribe/batch", "/transcribe/stream"} <= set(paths)
 
 
 def test_health_reports_the_preloaded_default_model(client):
@@ -64,7 +65,9 @@ def test_transcribe_returns_text_timing_and_stats(client, clips):
     assert body["text"] == GOLDEN_TINY_EN
     assert (body["model"], body["draft"], body["language"]) == ("tiny.en", None, "en")
     assert body["task"] == "transcribe" and 3 < body["duration"] < 4
-    assert body["stats"]["tokens_generated"] == len(body["tokens"]) > 0
+    assert body["stats"]["tokens_generated"] >= len(body["tokens"]) > 0
+    assert body["segments"][0]["text"].strip() == GOLDEN_TINY_EN
+    assert body["segments"][0]["start"] == 0.0 and body["segments"][0]["end"] <= body["duration"]
     timing = body["timing"]
     assert timing["total_s"] >= timing["transcribe_s"] > 0 and timing["queue_s"] >= 0
 
@@ -72,15 +75,17 @@ def test_transcribe_returns_text_timing_and_stats(client, clips):
 def test_beam_search_and_plain_decoding_fields(client, clips):
     data = clips[1].read_bytes()
     plain = post_file(client, data, use_speculative="false").json()
-    beam = post_file(client, data, beam_size="2", max_new_tokens="5").json()
+    beam = post_file(client, data, beam_size="2", max_new_tokens="5", temperature="0").json()
     assert plain["text"] == GOLDEN_TINY_EN and plain["draft"] is None
     assert 0 < len(beam["tokens"]) <= 5
 
 
 def test_base_with_self_int8_is_lossless(client, clips):
     data = clips[2].read_bytes()
-    fast = post_file(client, data, model="base", draft="self-int8").json()
-    plain = post_file(client, data, model="base", draft="self-int8", use_speculative="0").json()
+    fast = post_file(client, data, model="base", draft="self-int8", temperature="0").json()
+    plain = post_file(
+        client, data, model="base", draft="self-int8", use_speculative="0", temperature="0"
+    ).json()
     assert fast["draft"] == "self-int8" and plain["draft"] is None
     assert fast["tokens"] == plain["tokens"] and fast["text"] == plain["text"]
     assert fast["language"] == "en"  # detected
@@ -130,12 +135,12 @@ def test_bad_audio_errors(client, path):
     )
     assert error["message"].startswith("doc.pdf:") and "wav, flac" in error["message"]
     error = assert_error(
-        post_file(client, flac_of_silence(31), path, name="long.flac"),
+        post_file(client, flac_of_silence(700), path, name="long.flac"),
         400,
         "audio_too_long",
         "file",
     )
-    assert "31.0 s" in error["message"] and "30 s" in error["message"]
+    assert "limit is 600 s and its header declares 700.0 s" in error["message"]
     too_big = b"\0" * (TEST_UPLOAD_LIMIT + 100_000)
     error = assert_error(post_file(client, too_big, path), 413, "file_too_large", "file")
     assert str(TEST_UPLOAD_LIMIT) in error["message"]
@@ -175,6 +180,12 @@ def test_model_errors_list_valid_names(client, clip_bytes, monkeypatch):
         ({"model": "base", "language": "xx"}, "language"),
         ({"draft_length": "99"}, "draft_length"),
         ({"use_speculative": "maybe"}, "use_speculative"),
+        ({"temperature": "nan"}, "temperature"),
+        ({"temperature": "0.4,0.2"}, "temperature"),
+        ({"temperature": "warm"}, "temperature"),
+        ({"no_speech_threshold": "high"}, "no_speech_threshold"),
+        ({"best_of": "0"}, "best_of"),
+        ({"initial_prompt": "x" * 5000}, "initial_prompt"),
     ],
 )
 def test_bad_fields_are_422_naming_the_field(client, clip_bytes, fields, param):
@@ -182,11 +193,19 @@ def test_bad_fields_are_422_naming_the_field(client, clip_bytes, fields, param):
     assert param in error["message"] or "English-only" in error["message"]
 
 
+def test_long_file_names_are_a_field_error(client, clip_bytes):
+    error = assert_error(
+        post_file(client, clip_bytes, name="a" * 5000 + ".wav"), 400, "invalid_multipart", "file"
+    )
+    assert "file name" in error["message"]
+
+
 def test_bad_openai_fields_are_422(client, clip_bytes):
     path = "/v1/audio/transcriptions"
     cases = [
         ({"response_format": "docx"}, "response_format"),
         ({"temperature": "1.5"}, "temperature"),
+        ({"temperature": "nan"}, "temperature"),
         ({"timestamp_granularities[]": "syllable"}, "timestamp_granularities[].0"),
     ]
     for fields, param in cases:
@@ -243,7 +262,7 @@ def test_an_engine_crash_is_a_json_500_and_the_server_goes_on(client, clip_bytes
     def crash(*args, **kwargs):
         raise RuntimeError("simulated engine failure")
 
-    monkeypatch.setattr(Transcriber, "transcribe", crash)
+    monkeypatch.setattr(Transcriber, "transcribe_segments", crash)
     for path in ("/transcribe", "/v1/audio/transcriptions"):
         error = assert_error(post_file(client, clip_bytes, path), 500, "internal_error", None)
         assert "RuntimeError" in error["message"] and "simulated" not in error["message"]

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from dataclasses import fields
 
 import pytest
 from pydantic import ValidationError
 
 from specwhisper.cli import build_parser, main
-from specwhisper.decoding.options import DecodeOptions, SpecStats
+from specwhisper.decoding.options import SpecStats, option_names
+from specwhisper.segments import Segment
 from specwhisper.server import formats
+from specwhisper.server.auth import key_matches
 from specwhisper.server.catalog import Catalog, ModelKey
 from specwhisper.server.errors import ApiError
-from specwhisper.server.pool import Admission
-from specwhisper.server.routes_native import native_fields
-from specwhisper.server.schemas import OpenAISegment, SpeculativeStats
+from specwhisper.server.forms import openai_temperatures, option_fields
+from specwhisper.server.pool import Admission, ClientWatch
+from specwhisper.server.routes_native import native_job
+from specwhisper.server.schemas import OpenAISegment, SegmentBody, SpeculativeStats
 from specwhisper.server.settings import ServerSettings
 from specwhisper.transcribe import Transcription
 
@@ -66,59 +68,74 @@ def test_catalog_expands_presets_and_aliases():
     assert (caught.value.status, caught.value.param) == (400, "model")
 
 
-def test_native_fields_cover_cli_flags_and_decode_options():
+def test_native_fields_cover_cli_flags_and_options():
     """One place to notice when the engine or the CLI gains an option the server lacks."""
-    form = set(inspect.signature(native_fields).parameters)
-    decode = {field.name for field in fields(DecodeOptions)}
-    assert decode <= form, decode - form
+    form = set(inspect.signature(option_fields).parameters) | set(
+        inspect.signature(native_job).parameters
+    )
+    assert set(option_names()) <= form, set(option_names()) - form
     transcribe = build_parser()._subparsers._group_actions[0].choices["transcribe"]
     cli = {action.dest for action in transcribe._actions} - {
         "help",
         "files",
-        "output_format",  # the server answers JSON
+        "output_format",  # the server answers JSON (and OpenAI's formats on /v1)
+        "output_dir",
+        "no_progress",
+        "max_duration",  # a server setting: SPECWHISPER_MAX_AUDIO_SECONDS
         "threads",  # a server setting, not a per-request one
     }
     assert cli <= form, cli - form
 
 
-def test_stats_schema_matches_the_engine():
+def test_stats_and_segment_schemas_match_the_engine():
     assert set(SpeculativeStats.model_fields) == set(SpecStats().as_dict())
+    segment = Segment(0, 0, 0.0, 1.0, " Hi.", [1], 0.0, -0.1, 1.0, 0.01)
+    assert set(SegmentBody.model_fields) == set(segment.as_dict())
 
 
 def _result(text: str, duration: float) -> Transcription:
-    return Transcription(text, "de", [1, 2], "base", None, SpecStats(), 0.5, duration)
+    segments = (
+        [Segment(0, 0, 0.0, round(duration, 2), " " + text, [1, 2], 0.0, -0.25, 1.1, 0.02)]
+        if text
+        else []
+    )
+    return Transcription(text, "de", [1, 2], segments, "base", None, SpecStats(), 0.5, duration)
 
 
-def test_timestamps_and_subtitle_formats():
-    assert formats.timestamp(3723.0456, ",") == "01:02:03,046"
-    assert formats.timestamp(0, ".") == "00:00:00.000"
-    segments = formats.segments_of(_result("Hallo Welt.", 4.25))
-    assert [(s.start, s.end, s.text) for s in segments] == [(0.0, 4.25, "Hallo Welt.")]
-    assert formats.srt(segments) == "1\n00:00:00,000 --> 00:00:04,250\nHallo Welt.\n"
-    assert formats.vtt(segments) == "WEBVTT\n\n00:00:00.000 --> 00:00:04.250\nHallo Welt.\n"
-
-
-def test_silence_gives_no_segments():
-    assert formats.segments_of(_result("", 2.0)) == []
-    assert formats.srt([]) == "" and formats.vtt([]) == "WEBVTT\n"
+def test_subtitle_formats_carry_the_segments():
+    response = formats.render(_result("Hallo Welt.", 4.25), "transcribe", "srt")
+    assert response.body.decode() == "1\n00:00:00,000 --> 00:00:04,250\nHallo Welt.\n"
+    response = formats.render(_result("Hallo Welt.", 4.25), "transcribe", "vtt")
+    assert response.body.decode() == "WEBVTT\n\n00:00.000 --> 00:04.250\nHallo Welt.\n"
+    assert formats.render(_result("", 2.0), "transcribe", "srt").body == b""
 
 
 def test_verbose_json_names_the_language_like_openai():
-    response = formats.render(_result("Hallo Welt.", 1.0), "translate", "verbose_json")
     import json
 
+    response = formats.render(_result("Hallo Welt.", 1.0), "translate", "verbose_json")
     body = json.loads(response.body)
     assert (body["task"], body["language"], body["duration"]) == ("translate", "german", 1.0)
-    assert OpenAISegment(**body["segments"][0]).tokens == [1, 2]
-    assert formats.compression_ratio("ab" * 200) > 2.4 > formats.compression_ratio("Hallo Welt.")
+    segment = OpenAISegment(**body["segments"][0])
+    assert segment.tokens == [1, 2] and segment.avg_logprob == -0.25
+
+
+def test_openai_temperature_is_a_ladder_from_it():
+    assert openai_temperatures(0.0) == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert openai_temperatures(0.5) == (0.5, 0.7, 0.9)
+    assert openai_temperatures(1.0) == (1.0,)
+
+
+def test_api_keys_compare_against_every_key():
+    assert key_matches("b", ["a", "b"]) and not key_matches("c", ["a", "b"])
+    assert not key_matches("", ["a"]) and not key_matches("a", [])
 
 
 def test_admission_skips_work_whose_client_left():
     admission = Admission(concurrency=1, capacity=2, timeout=5.0)
     ran: list[int] = []
-
-    async def gone() -> bool:
-        return True
+    gone = ClientWatch(None)
+    gone.gone.set()
 
     async def scenario() -> int:
         with pytest.raises(ApiError) as caught:
@@ -132,11 +149,15 @@ def test_admission_skips_work_whose_client_left():
     assert admission.running == 0
 
 
-def test_admission_refuses_beyond_capacity():
-    admission = Admission(concurrency=1, capacity=2, timeout=5.0)
-    with admission.admit(2):
-        with pytest.raises(ApiError) as caught, admission.admit(1):
+def test_admission_refuses_beyond_capacity_with_an_honest_retry_after():
+    admission = Admission(concurrency=1, capacity=3, timeout=5.0)
+    admission.window_s = 1.5  # as measured
+    with admission.admit(1) as first, admission.admit(1) as second:
+        first.windows, second.windows = 10.0, 2.0  # 5 min of audio, then a 40 s file
+        with pytest.raises(ApiError) as caught, admission.admit(2):
             pass
         assert caught.value.status == 503 and caught.value.code == "queue_full"
-        assert 1 <= int(caught.value.headers["Retry-After"]) <= 120
-    assert admission.inside == 0
+        assert caught.value.headers["Retry-After"] == "18"  # 12 windows x 1.5 s
+    assert admission.inside == 0 and admission.queued_windows() == 0
+    admission.record(windows=4, seconds=2.0)
+    assert admission.window_s == pytest.approx(1.5 + 0.3 * (0.5 - 1.5))

@@ -32,6 +32,16 @@ class System(Protocol):
     def __call__(self, audio_path: Path) -> Outcome: ...
 
 
+# What transformers' short-form generate() does, so that short clips compare like for like:
+# no timestamp tokens, greedy only (no temperature fallback), no window skipped as silence.
+SHORT_FORM = {
+    "without_timestamps": True,
+    "temperature": (0.0,),
+    "no_speech_threshold": None,
+    "condition_on_previous_text": False,
+}
+
+
 class Specwhisper:
     """Our Transcriber: plain greedy (draft ``none``), speculative greedy, or beam search."""
 
@@ -45,10 +55,12 @@ class Specwhisper:
         beam_size: int = 1,
         draft_length: int | None = None,
         label: str | None = None,
+        options: dict | None = None,
     ) -> None:
         from ..transcribe import Transcriber
 
         self.transcriber = Transcriber(model, draft)
+        self.options = SHORT_FORM if options is None else options
         self.model = model
         self.beam_size = beam_size
         self.draft_length = draft_length
@@ -66,7 +78,11 @@ class Specwhisper:
 
     def __call__(self, audio_path: Path) -> Outcome:
         result = self.transcriber.transcribe(
-            audio_path, self.language, beam_size=self.beam_size, draft_length=self.draft_length
+            audio_path,
+            language=self.language,
+            beam_size=self.beam_size,
+            draft_length=self.draft_length,
+            **self.options,
         )
         return Outcome(result.tokens, result.text, result.stats.as_dict())
 

@@ -53,8 +53,8 @@ class DraftDecoder:
         return split_heads(states, self.heads, self.head_dim)
 
     @torch.inference_mode()
-    def forward(self, tokens: list[int]) -> torch.Tensor:
-        """Append ``tokens``; return their (len(tokens), vocab) logits."""
+    def forward(self, tokens: list[int], rows: list[int] | None = None) -> torch.Tensor:
+        """Append ``tokens``; return the logits of positions ``rows`` (default all)."""
         start, end = self.length, self.length + len(tokens)
         if end > self.max_positions:
             raise ValueError(f"the decoder has {self.max_positions} positions, not {end}")
@@ -91,7 +91,8 @@ class DraftDecoder:
             normed = layer.final_layer_norm(hidden)
             hidden = hidden + layer.fc2(layer.activation_fn(layer.fc1(normed)))
         self.length = end
-        return self.output_layer(self.decoder.layer_norm(hidden)[0])
+        hidden = hidden[0] if rows is None else hidden[0, rows]
+        return self.output_layer(self.decoder.layer_norm(hidden))
 
     def crop(self, length: int) -> None:
         """Forget every cached token from position ``length`` on (the buffers stay)."""

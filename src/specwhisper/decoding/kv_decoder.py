@@ -106,8 +106,11 @@ class CachedDecoder:
         self.length = 0
 
     @torch.inference_mode()
-    def forward(self, tokens: list[int]) -> torch.Tensor:
-        """Append ``tokens``; return their (len(tokens), vocab) logits."""
+    def forward(self, tokens: list[int], rows: list[int] | None = None) -> torch.Tensor:
+        """Append ``tokens``; return the (len(rows), vocab) logits of the positions ``rows``
+        (indices into ``tokens``; default all). Projecting only the rows needed matters: the
+        output layer costs as much as a decoder layer per row, and a prompt of earlier text
+        can be 200 tokens long."""
         ids = torch.tensor([tokens], dtype=torch.long)
         hidden = self.decoder(
             input_ids=ids,
@@ -116,6 +119,8 @@ class CachedDecoder:
             use_cache=True,
         ).last_hidden_state[0]
         self.length += len(tokens)
+        if rows is not None:
+            hidden = hidden[rows]
         weight = getattr(self.output_layer, "weight", None)
         if isinstance(weight, torch.Tensor) and isinstance(self.output_layer, nn.Linear):
             return project_to_vocab(weight, hidden)

@@ -17,6 +17,7 @@ from transformers import (
     WhisperTokenizer,
 )
 
+from ..errors import ModelUnavailableError
 from .bundled import CONVERSION_VERSION, convert_bundled
 from .registry import ModelSource, available_offline, resolve
 
@@ -27,15 +28,13 @@ transformers.utils.logging.disable_progress_bar()
 transformers.utils.logging.set_verbosity_error()
 
 
-class ModelUnavailableError(RuntimeError):
-    """The model is known but its weights cannot be had here (no network, not installed)."""
-
-
 @dataclass(frozen=True)
 class SpecialTokens:
     sot: int
     eot: int
     no_timestamps: int
+    sot_prev: int  # <|startofprev|>: opens the prompt of earlier text
+    no_speech: int  # <|nospeech|> (<|nocaptions|> in older vocabularies)
     transcribe: int | None  # None on English-only models
     translate: int | None
     languages: dict[str, int]  # "en" -> id of <|en|>; empty on English-only models
@@ -149,10 +148,21 @@ def special_tokens(tokenizer: WhisperTokenizer, generation: GenerationConfig) ->
         sot=ids("<|startoftranscript|>"),
         eot=ids("<|endoftext|>"),
         no_timestamps=ids("<|notimestamps|>"),
+        sot_prev=ids("<|startofprev|>"),
+        no_speech=_first_known(tokenizer, ("<|nospeech|>", "<|nocaptions|>")),
         transcribe=ids("<|transcribe|>") if multilingual else None,
         translate=ids("<|translate|>") if multilingual else None,
         languages={token[2:-2]: idx for token, idx in lang_to_id.items()},
     )
+
+
+def _first_known(tokenizer: WhisperTokenizer, tokens: tuple[str, ...]) -> int:
+    """Id of the first of ``tokens`` in the vocabulary (unknown tokens map to <|endoftext|>)."""
+    for token in tokens:
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if token_id is not None and token_id != tokenizer.unk_token_id:
+            return token_id
+    raise ValueError(f"none of {tokens} is in the vocabulary")
 
 
 def ctranslate2_model_dir(name: str) -> Path:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..errors import UnknownModelError
+
 SourceKind = Literal["bundled", "hub", "folder"]
 
 
@@ -58,11 +60,18 @@ PRESETS: dict[str, tuple[str, str]] = {
     "v3": ("large-v3", "tiny"),
 }
 
+
+def resolve_pair(model: str, draft: str | None) -> tuple[str, str]:
+    """The (main model, draft spec) that ``model`` and ``draft`` mean: a preset names both, and
+    its own draft replaces ``auto`` (or no draft given); otherwise ``None`` means ``auto``.
+    The one place where presets are expanded."""
+    if model in PRESETS:
+        main, preset_draft = PRESETS[model]
+        return main, preset_draft if draft in (None, "", "auto") else draft
+    return model, draft or "auto"
+
+
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class UnknownModelError(ValueError):
-    """The name is neither a known model, a hub id, nor an existing folder."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from .. import __version__
 from ..transcribe import set_threads
@@ -32,9 +33,10 @@ plain greedy decoding gives, only faster.
 * OpenAI-compatible: `POST /v1/audio/transcriptions`, `POST /v1/audio/translations`,
   `GET /v1/models`. Point the official client's `base_url` at `http://HOST:PORT/v1`.
 
-Limits for now: audio up to 30 s per file; no timestamps (srt, vtt and verbose_json hold one
-segment spanning the audio); `prompt` is accepted but not used; decoding is greedy whatever the
-`temperature`. Errors are `{"error": {"message", "type", "param", "code"}}` on every route.
+Audio of any length up to the server's maximum duration, decoded window by window with
+timestamps; `POST /transcribe/stream` sends segments as they are decoded. With API keys set,
+send `Authorization: Bearer KEY`. Errors are `{"error": {"message", "type", "param", "code"}}`
+on every route.
 """
 
 
@@ -67,6 +69,14 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
         batch_files=min(settings.max_batch_files, settings.capacity),
     )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.include_router(routes_native.router)
+    app.include_router(routes_native.protected)
     app.include_router(routes_openai.router)
     return app

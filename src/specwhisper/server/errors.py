@@ -13,12 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..audio import AudioDecodeError
-from ..decoding.drafters import DraftError
-from ..decoding.options import OptionsError
-from ..models.loading import ModelUnavailableError
-from ..models.registry import UnknownModelError
-from ..transcribe import AudioTooLongError
+from ..errors import (
+    AudioDecodeError,
+    AudioTooLongError,
+    DraftError,
+    ModelUnavailableError,
+    OptionsError,
+    TranscriptionCancelled,
+    UnknownModelError,
+)
 
 # A child of uvicorn's logger, so that our lines appear in its format wherever it logs.
 log = logging.getLogger("uvicorn.error.specwhisper")
@@ -63,7 +66,9 @@ def api_error(error: Exception, param: str | None = None) -> ApiError:
     if isinstance(error, AudioDecodeError):
         return ApiError(415, message, "unsupported_audio", param or "file")
     if isinstance(error, OptionsError):
-        return ApiError(422, message, "invalid_value", param)
+        return ApiError(422, message, "invalid_value", param or error.field)
+    if isinstance(error, TranscriptionCancelled):
+        return ApiError(499, message, "client_closed", None)
     if isinstance(error, UnknownModelError):
         return ApiError(400, message, "unknown_model", param or "model")
     if isinstance(error, DraftError):
@@ -97,6 +102,15 @@ def _describe(problem: dict) -> str:
 
 def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and str(error.detail).startswith("Invalid multipart data"):
+        # python-multipart refuses a part header line over 4 KB: in practice a file name.
+        return ApiError(
+            400,
+            "the multipart form could not be parsed: a part header is too long (a file name "
+            "over about 4000 characters) or the form is malformed; send a shorter file name",
+            "invalid_multipart",
+            "file",
+        ).response()
     codes = {404: "not_found", 405: "method_not_allowed"}
     code = codes.get(error.status_code, "http_error")
     kind = INVALID if error.status_code < 500 else "server_error"
@@ -128,7 +142,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS = {
-    400: "empty file, audio over 30 s, unknown model, or a model that needs a network",
+    400: "empty file, audio over the maximum duration, unknown model, or a model that needs a "
+    "network",
+    401: "missing or wrong API key (when the server has keys)",
     404: "no such model",
     413: "upload over the size limit",
     415: "not audio in an accepted format",

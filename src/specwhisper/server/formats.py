@@ -1,17 +1,14 @@
-"""OpenAI's response formats: json, text, srt, vtt, verbose_json.
-
-The engine decodes without timestamps for now, so the timed formats hold one segment that spans
-the whole audio. When the engine learns timestamps, only ``segments_of`` needs to change.
-"""
+"""OpenAI's response formats: json, text, srt, vtt, verbose_json, from the engine's segments
+(the subtitle writers are the engine's own, so the CLI writes the same bytes)."""
 
 from __future__ import annotations
 
-import zlib
 from typing import Literal
 
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ..transcribe import Transcription
+from ..writers import to_srt, to_vtt
 from .schemas import OpenAISegment, OpenAITranscription, OpenAIVerboseTranscription, Usage
 
 ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
@@ -25,55 +22,22 @@ def language_name(code: str) -> str:
     return LANGUAGES.get(code, code)
 
 
-def compression_ratio(text: str) -> float:
-    """Whisper's repetition signal: text bytes over zlib-compressed bytes (> 2.4 is suspect)."""
-    data = text.encode("utf-8")
-    return round(len(data) / len(zlib.compress(data)), 4) if data else 0.0
-
-
-def segments_of(result: Transcription) -> list[OpenAISegment]:
-    """One segment over the whole audio (none for empty text): no timestamps yet."""
-    if not result.text:
-        return []
+def openai_segments(result: Transcription) -> list[OpenAISegment]:
     return [
         OpenAISegment(
-            id=0,
-            seek=0,
-            start=0.0,
-            end=round(result.duration, 3),
-            text=result.text,
-            tokens=result.tokens,
-            temperature=0.0,  # greedy decoding: what "temperature 0" means
-            avg_logprob=0.0,
-            compression_ratio=compression_ratio(result.text),
-            no_speech_prob=0.0,
+            id=s.id,
+            seek=s.seek,
+            start=round(s.start, 3),
+            end=round(s.end, 3),
+            text=s.text,
+            tokens=s.tokens,
+            temperature=s.temperature,
+            avg_logprob=round(s.avg_logprob, 4),
+            compression_ratio=round(s.compression_ratio, 4),
+            no_speech_prob=round(s.no_speech_prob, 4),
         )
+        for s in result.segments
     ]
-
-
-def timestamp(seconds: float, decimal: str) -> str:
-    """00:01:02,345 for SRT (decimal ","), 00:01:02.345 for WebVTT (decimal ".")."""
-    millis = round(seconds * 1000)
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
-
-
-def srt(segments: list[OpenAISegment]) -> str:
-    cues = [
-        f"{i}\n{timestamp(s.start, ',')} --> {timestamp(s.end, ',')}\n{s.text.strip()}\n"
-        for i, s in enumerate(segments, start=1)
-    ]
-    return "\n".join(cues)
-
-
-def vtt(segments: list[OpenAISegment]) -> str:
-    cues = [
-        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{s.text.strip()}\n"
-        for s in segments
-    ]
-    return "\n".join(["WEBVTT\n", *cues])
 
 
 def render(result: Transcription, task: str, response_format: str) -> Response:
@@ -82,16 +46,16 @@ def render(result: Transcription, task: str, response_format: str) -> Response:
     if response_format == "text":
         return PlainTextResponse(result.text + "\n")
     if response_format == "srt":
-        return PlainTextResponse(srt(segments_of(result)))
+        return PlainTextResponse(to_srt(result.segments))
     if response_format == "vtt":
-        return PlainTextResponse(vtt(segments_of(result)), media_type="text/vtt")
+        return PlainTextResponse(to_vtt(result.segments), media_type="text/vtt")
     if response_format == "verbose_json":
         body = OpenAIVerboseTranscription(
             task=task,  # type: ignore[arg-type]
             language=language_name(result.language),
             duration=round(result.duration, 3),
             text=result.text,
-            segments=segments_of(result),
+            segments=openai_segments(result),
             usage=usage,
         )
         return JSONResponse(body.model_dump())

@@ -1,29 +1,58 @@
-"""One uploaded file through the server: check the options, decode, queue, transcribe.
+"""One uploaded file through the server: check the options, check the audio, queue, transcribe.
 
-Both the native and the OpenAI routes call these, so both answer errors the same way.
+Every route calls these, so every route answers errors the same way. The order is the cheap
+checks first: names (catalog), option values (once, by the engine), the audio (header, then a
+decoding pass that refuses what is too long or undecodable), and only then a queue place and a
+worker.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
 
 import anyio
 import anyio.to_thread
 from fastapi import Request
 
-from ..audio import SAMPLE_RATE, AudioDecodeError, load_audio
-from ..decoding.options import DecodeOptions, OptionsError, Task
-from ..features import CHUNK_SECONDS
-from ..transcribe import Transcription
+from ..audio import DecodeLimits
+from ..decoding.options import TranscribeOptions
+from ..errors import AudioDecodeError, AudioTooLongError, OptionsError, TranscriptionCancelled
+from ..features import CHUNK_SECONDS, PreparedAudio
+from ..segments import Segment
+from ..transcribe import Transcription, TranscriptionInfo
 from .catalog import Catalog, ModelKey
 from .errors import ApiError, api_error
-from .pool import Admission, TranscriberPool
+from .pool import Admission, ClientWatch, Ticket, TranscriberPool
 from .settings import ServerSettings
 
-# Audio decoding runs before a request waits for a model; a few at a time keep a burst of
-# large uploads from decoding all at once (a 25 MB mp3 can hold an hour of audio).
+# Audio is checked and scanned before a request waits for a model; a few at a time keep a
+# burst of large uploads from decoding all at once (a 25 MB mp3 can hold hours of audio).
 DECODE_THREADS = 2
+
+
+@dataclass
+class WorkCounters:
+    """What the server has done since it started (``GET /health``): how many transcriptions
+    ended each way, and the 30 s windows decoded, which is where its time goes."""
+
+    completed: int = 0
+    cancelled: int = 0  # stopped between windows: the client went away while it ran
+    abandoned: int = 0  # never started: the client went away while it waited
+    windows_decoded: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        with self._lock:
+            return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
 
 
 class ServerState:
@@ -33,10 +62,15 @@ class ServerState:
         self.settings = settings
         self.catalog = Catalog(settings)
         self.pool = TranscriberPool(settings.threads)
+        self.counters = WorkCounters()
         self.admission = Admission(
-            settings.concurrency, settings.capacity, settings.request_timeout
+            settings.concurrency,
+            settings.capacity,
+            settings.request_timeout,
+            on_abandoned=lambda: self.counters.add(abandoned=1),
         )
         self.decode_limiter = anyio.CapacityLimiter(DECODE_THREADS)
+        self.limits = DecodeLimits(settings.max_audio_seconds, settings.max_decode_seconds)
         self.started = time.time()
 
 
@@ -46,16 +80,12 @@ def get_state(request: Request) -> ServerState:
 
 @dataclass(frozen=True)
 class Job:
-    """What to do with each file of a request (the fields of ``DecodeOptions`` plus which
-    model and whether to speculate)."""
+    """What to do with each file of a request: which models, which options (as given, checked
+    once against the model by ``check_job``), and what the request called each option."""
 
     key: ModelKey
-    language: str | None = None
-    task: Task = "transcribe"
-    beam_size: int = 1
-    use_speculative: bool = True
-    draft_length: int | None = None
-    max_new_tokens: int | None = None
+    overrides: dict = field(default_factory=dict)  # TranscribeOptions fields
+    params: dict[str, str] = field(default_factory=dict)  # option -> request field
 
 
 def clean_language(value: str | None) -> str | None:
@@ -71,74 +101,108 @@ class Outcome:
     timing: dict[str, float] = field(default_factory=dict)
 
 
-async def check_job(state: ServerState, job: Job, task_param: str = "task") -> None:
-    """Load the job's models (once per server) and check its options against them.
-    Raises ApiError 422 naming the offending field, or 400 if the models cannot load."""
-    languages = await anyio.to_thread.run_sync(state.pool.prepare, job.key)
-    # One field at a time, so that the error can say which field is wrong.
-    checks: list[tuple[str, DecodeOptions]] = [
-        ("language", DecodeOptions(language=job.language)),
-        (task_param, DecodeOptions(task=job.task)),
-        ("beam_size", DecodeOptions(beam_size=job.beam_size)),
-        ("draft_length", DecodeOptions(draft_length=job.draft_length)),
-        ("max_new_tokens", DecodeOptions(max_new_tokens=job.max_new_tokens)),
-    ]
-    for param, options in checks:
+async def check_job(state: ServerState, job: Job) -> TranscribeOptions:
+    """Load the job's models (once per server) and check its options against them, in one
+    place (the engine's). Raises ApiError 422 naming the offending field, or 400 if the models
+    cannot load."""
+    await anyio.to_thread.run_sync(state.pool.prepare, job.key)
+    transcriber = state.pool.reference(job.key)
+    try:
+        return transcriber.options(**job.overrides)
+    except OptionsError as error:
+        raise api_error(error, job.params.get(error.field or "", error.field)) from None
+
+
+async def prepare_upload(
+    state: ServerState, job: Job, data: bytes, filename: str | None, param: str = "file"
+) -> PreparedAudio:
+    """Check and scan an upload in a decoding thread: 400 empty or too long, 415 not audio."""
+    if not data:
+        raise ApiError(
+            400, f"{filename or 'the file'}: the uploaded file is empty", "empty_file", param
+        )
+    transcriber = state.pool.reference(job.key)
+
+    def prepare() -> PreparedAudio:
+        return transcriber.prepare(data, state.limits, name=filename or "the file")
+
+    try:
+        return await anyio.to_thread.run_sync(prepare, limiter=state.decode_limiter)
+    except AudioTooLongError as error:
+        raise ApiError(400, str(error), "audio_too_long", param) from None
+    except AudioDecodeError as error:
+        raise ApiError(415, str(error), "unsupported_audio", param) from None
+
+
+# Called in the worker thread with the transcription's info, its lazy segments and the
+# perf_counter() time its work began.
+Consumer = Callable[[TranscriptionInfo, Iterator[Segment], float], object]
+
+
+def windows_of(seconds: float) -> float:
+    """Work of ``seconds`` of audio in 30 s windows (at least one)."""
+    return max(1.0, math.ceil(seconds / CHUNK_SECONDS))
+
+
+def run_segments(
+    state: ServerState,
+    job: Job,
+    options: TranscribeOptions,
+    audio: PreparedAudio,
+    watch: ClientWatch,
+    ticket: Ticket,
+) -> Callable[[Consumer], object]:
+    """A worker-thread function factory: borrows a Transcriber for ``job``, starts the
+    transcription (stopping between windows once ``watch.gone``), keeps ``ticket``'s remaining
+    work up to date for Retry-After, and hands (info, segments) to ``consume``."""
+    total = windows_of(audio.duration)
+    ticket.windows = total
+
+    def progress(done: float, duration: float) -> None:
+        ticket.windows = max(0.0, total - done / CHUNK_SECONDS)
+
+    def work(consume: Consumer) -> object:
+        began = time.perf_counter()
+        info: TranscriptionInfo | None = None
         try:
-            options.validated(languages)
-        except OptionsError as error:
-            raise api_error(error, param) from None
+            with state.pool.borrow(job.key) as transcriber:
+                segments, info = transcriber.transcribe_segments(
+                    audio, options, should_stop=watch.gone.is_set, progress=progress
+                )
+                outcome = consume(info, segments, began)
+        except TranscriptionCancelled:
+            state.counters.add(cancelled=1)
+            raise
+        finally:
+            state.counters.add(windows_decoded=info.stats.windows if info else 0)
+        state.counters.add(completed=1)
+        state.admission.record(total, time.perf_counter() - began)
+        return outcome
+
+    return work
 
 
 async def transcribe_upload(
     state: ServerState,
     job: Job,
+    options: TranscribeOptions,
     data: bytes,
     filename: str | None,
     param: str = "file",
     request: Request | None = None,
+    ticket: Ticket | None = None,
 ) -> Outcome:
     """Transcribe one uploaded file; ``param`` is its form field, named in errors. With
-    ``request``, the work is skipped if its client has gone by the time a worker is free."""
+    ``request``, the work is dropped if its client goes away while it waits or between its
+    windows."""
     started = time.perf_counter()
-    if not data:
-        raise ApiError(
-            400, f"{filename or 'the file'}: the uploaded file is empty", "empty_file", param
-        )
-    try:
-        waveform = await anyio.to_thread.run_sync(load_audio, data, limiter=state.decode_limiter)
-    except AudioDecodeError as error:
-        message = str(error)
-        if filename and message.startswith("<bytes>"):  # the engine's name for raw bytes
-            message = filename + message.removeprefix("<bytes>")
-        raise ApiError(415, message, "unsupported_audio", param) from None
-    duration = len(waveform) / SAMPLE_RATE
-    if duration > CHUNK_SECONDS + 0.01:  # the engine's own limit, checked before queueing
-        raise ApiError(
-            400,
-            f"{filename or 'the file'}: audio is {duration:.1f} s long; up to {CHUNK_SECONDS} s "
-            "is supported for now (long-form transcription is not implemented yet): split it "
-            "first",
-            "audio_too_long",
-            param,
-        )
+    audio = await prepare_upload(state, job, data, filename, param)
     decoded = time.perf_counter()
-
-    def work() -> Transcription:
-        with state.pool.borrow(job.key) as transcriber:
-            return transcriber.transcribe(
-                waveform,
-                job.language,
-                job.task,
-                job.beam_size,
-                max_new_tokens=job.max_new_tokens,
-                draft_length=job.draft_length,
-                use_speculative=job.use_speculative,
-            )
+    watch = ClientWatch(request)
+    work = run_segments(state, job, options, audio, watch, ticket or Ticket(1))
 
     try:
-        client_gone = request.is_disconnected if request is not None else None
-        result, queued = await state.admission.run(work, client_gone)
+        result, queued = await state.admission.run(lambda: work(Transcription.collect), watch)
     except Exception as error:
         raise api_error(error, param) from error
     timing = {
@@ -147,7 +211,7 @@ async def transcribe_upload(
         "transcribe_s": result.seconds,
         "total_s": time.perf_counter() - started,
     }
-    return Outcome(result, job.task, {name: round(value, 4) for name, value in timing.items()})
+    return Outcome(result, options.task, {name: round(value, 4) for name, value in timing.items()})
 
 
 async def preload(state: ServerState, warmup: bool) -> None:
@@ -164,7 +228,7 @@ async def preload(state: ServerState, warmup: bool) -> None:
 
         def warm() -> None:
             with state.pool.borrow(default) as transcriber:
-                silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
-                transcriber.transcribe(silence, language=None, max_new_tokens=4)
+                silence = np.zeros(16000, dtype=np.float32)
+                transcriber.transcribe(silence, max_new_tokens=4, temperature=0.0)
 
         await anyio.to_thread.run_sync(warm)

@@ -1,28 +1,38 @@
-"""specwhisper's own endpoints: /, /health, /models, /transcribe, /transcribe/batch."""
+"""specwhisper's own endpoints: /api, /health, /models, /transcribe, /transcribe/batch and
+/transcribe/stream (segments as newline-delimited JSON, sent as they are decoded)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
-from dataclasses import dataclass
-from typing import Annotated, Literal
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, StreamingResponse
 
 from .. import __version__
-from ..decoding.options import MAX_BEAM_SIZE, MAX_DRAFT_LENGTH
+from ..segments import Segment
+from ..transcribe import Transcription, TranscriptionInfo
+from .auth import require_key
 from .catalog import DRAFT_KEYWORDS
 from .errors import ApiError, api_error, error_responses
+from .forms import option_fields
 from .jobs import (
     Job,
     Outcome,
-    ServerState,
     check_job,
-    clean_language,
     get_state,
+    prepare_upload,
+    run_segments,
     transcribe_upload,
 )
+from .pool import ClientWatch
 from .schemas import (
     BatchItem,
     BatchResponse,
@@ -32,75 +42,41 @@ from .schemas import (
     QueueState,
     RootResponse,
     TranscribeResponse,
+    WorkState,
 )
 
 router = APIRouter()
+# Routes that transcribe or describe models need a key when the server has keys.
+protected = APIRouter(dependencies=[Depends(require_key)])
 
-TRANSCRIBE_ERRORS = error_responses(400, 413, 415, 422, 503)
+TRANSCRIBE_ERRORS = error_responses(400, 401, 413, 415, 422, 503)
+NDJSON = "application/x-ndjson"
 
-
-@dataclass(frozen=True)
-class NativeFields:
-    """The form fields shared by /transcribe and /transcribe/batch. A test keeps them in
-    agreement with the CLI's ``transcribe`` flags and the engine's ``DecodeOptions``."""
-
-    model: str | None
-    draft: str | None
-    language: str | None
-    task: Literal["transcribe", "translate"]
-    use_speculative: bool
-    beam_size: int
-    draft_length: int | None
-    max_new_tokens: int | None
-
-    def job(self, state: ServerState) -> Job:
-        return Job(
-            key=state.catalog.key_for(self.model, self.draft),
-            language=clean_language(self.language),
-            task=self.task,
-            beam_size=self.beam_size,
-            use_speculative=self.use_speculative,
-            draft_length=self.draft_length,
-            max_new_tokens=self.max_new_tokens,
-        )
+ModelField = Annotated[
+    str | None,
+    Form(
+        description="model name (tiny.en, base, ...) or preset (default, v2, v3); "
+        "empty: the server's default"
+    ),
+]
+DraftField = Annotated[
+    str | None,
+    Form(
+        description="auto, none, self-int8 or a draft model name; empty: the preset's "
+        "draft, else the server's default"
+    ),
+]
 
 
-def native_fields(
-    model: Annotated[
-        str | None,
-        Form(
-            description="model name (tiny.en, base, ...) or preset (default, v2, v3); "
-            "empty: the server's default"
-        ),
-    ] = None,
-    draft: Annotated[
-        str | None,
-        Form(
-            description="auto, none, self-int8 or a draft model name; empty: the preset's "
-            "draft, else the server's default"
-        ),
-    ] = None,
-    language: Annotated[
-        str | None, Form(description="language code such as en or de; empty: detect")
-    ] = None,
-    task: Annotated[Literal["transcribe", "translate"], Form()] = "transcribe",
-    use_speculative: Annotated[
-        bool, Form(description="false decodes plainly (same text, no draft)")
-    ] = True,
-    beam_size: Annotated[
-        int, Form(ge=1, le=MAX_BEAM_SIZE, description="1 = greedy (speculative); 2-5 = beam")
-    ] = 1,
-    draft_length: Annotated[
-        int | None,
-        Form(ge=1, le=MAX_DRAFT_LENGTH, description="fixed draft tokens; empty: adaptive"),
-    ] = None,
-    max_new_tokens: Annotated[
-        int | None, Form(ge=1, description="cap on generated tokens; empty: no cap")
-    ] = None,
-) -> NativeFields:
-    return NativeFields(
-        model, draft, language, task, use_speculative, beam_size, draft_length, max_new_tokens
-    )
+def native_job(
+    request: Request,
+    model: ModelField = None,
+    draft: DraftField = None,
+    options: dict = Depends(option_fields),  # noqa: B008 (FastAPI's dependency idiom)
+) -> Job:
+    """The form fields shared by the native transcription routes. A test keeps them in
+    agreement with the CLI's flags and the engine's ``TranscribeOptions``."""
+    return Job(get_state(request).catalog.key_for(model, draft), options)
 
 
 def native_body(outcome: Outcome) -> TranscribeResponse:
@@ -113,13 +89,19 @@ def native_body(outcome: Outcome) -> TranscribeResponse:
         draft=result.draft,
         duration=round(result.duration, 3),
         tokens=result.tokens,
+        segments=[segment.as_dict() for segment in result.segments],  # type: ignore[misc]
         timing=outcome.timing,  # type: ignore[arg-type]
         stats=result.stats.as_dict(),  # type: ignore[arg-type]
     )
 
 
-@router.get("/", response_model=RootResponse, summary="API documentation links")
-async def root() -> RootResponse:
+@router.get("/", include_in_schema=False)
+async def root() -> RedirectResponse:
+    return RedirectResponse("/docs")
+
+
+@router.get("/api", response_model=RootResponse, summary="API documentation links")
+async def api_links() -> RootResponse:
     return RootResponse(
         name="specwhisper",
         version=__version__,
@@ -127,9 +109,11 @@ async def root() -> RootResponse:
         redoc="/redoc",
         openapi="/openapi.json",
         endpoints={
+            "GET /": "the web page",
             "GET /health": "liveness, loaded models and queue",
             "GET /models": "model names, presets and drafts",
             "POST /transcribe": "one file (multipart field `file`)",
+            "POST /transcribe/stream": "one file; segments as NDJSON lines while decoding",
             "POST /transcribe/batch": "several files (multipart field `files`), one result each",
             "POST /v1/audio/transcriptions": "OpenAI-compatible transcription",
             "POST /v1/audio/translations": "OpenAI-compatible translation to English",
@@ -154,43 +138,160 @@ async def health(request: Request) -> HealthResponse:
             capacity=admission.capacity,
             concurrency=admission.concurrency,
         ),
+        work=WorkState(**state.counters.as_dict()),
     )
 
 
-@router.get("/models", response_model=ModelsResponse)
+@protected.get("/models", response_model=ModelsResponse, responses=error_responses(401))
 async def models(request: Request) -> ModelsResponse:
     state = get_state(request)
     default = state.catalog.key_for(None)
-    entries = await run_in_threadpool(state.catalog.describe)  # touches the file system
+    entries = await run_in_threadpool(state.catalog.describe)
     return ModelsResponse(
         default={"model": default.model, "draft": default.draft},
         models=[ModelInfo(**entry) for entry in entries],
-        drafts=[*DRAFT_KEYWORDS, "<model name>"],
+        drafts=[*DRAFT_KEYWORDS, "<any model name>"],
         loaded=[key.label() for key in state.pool.loaded()],
     )
 
 
-@router.post("/transcribe", response_model=TranscribeResponse, responses=TRANSCRIBE_ERRORS)
+AudioFile = Annotated[
+    UploadFile, File(description="audio: wav, flac, ogg, mp3, m4a/mp4, webm; any length")
+]
+
+
+@protected.post("/transcribe", response_model=TranscribeResponse, responses=TRANSCRIBE_ERRORS)
 async def transcribe(
     request: Request,
-    file: Annotated[UploadFile, File(description="audio: wav, flac, ogg, mp3, m4a/mp4, webm")],
-    fields: Annotated[NativeFields, Depends(native_fields)],
+    file: AudioFile,
+    job: Annotated[Job, Depends(native_job)],
 ) -> TranscribeResponse:
-    """Transcribe one file of up to 30 s with speculative decoding."""
+    """Transcribe one file of any length: text, segments with timestamps, and what
+    speculative decoding did."""
     state = get_state(request)
-    job = fields.job(state)
-    with state.admission.admit(1):
-        await check_job(state, job)
+    with state.admission.admit(1) as ticket:
+        options = await check_job(state, job)
         data = await file.read()
-        outcome = await transcribe_upload(state, job, data, file.filename, request=request)
+        outcome = await transcribe_upload(
+            state, job, options, data, file.filename, request=request, ticket=ticket
+        )
     return native_body(outcome)
 
 
-@router.post("/transcribe/batch", response_model=BatchResponse, responses=TRANSCRIBE_ERRORS)
+@protected.post(
+    "/transcribe/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "newline-delimited JSON: one `info` line, one `segment` line per "
+            "segment as it is decoded, then `done` (or `error`)",
+            "content": {NDJSON: {"schema": {"type": "string"}}},
+        },
+        **TRANSCRIBE_ERRORS,
+    },
+)
+async def transcribe_stream(
+    request: Request,
+    file: AudioFile,
+    job: Annotated[Job, Depends(native_job)],
+) -> StreamingResponse:
+    """Transcribe one file and send each segment the moment it is decoded, as a JSON line:
+    `{"type": "info", ...}` (language, duration), then `{"type": "segment", ...}` per segment,
+    then `{"type": "done", ...}` with the text, stats and timing. Errors found before decoding
+    starts are ordinary HTTP errors; a later one is an `{"type": "error", "error": {...}}` line.
+    A client that disconnects stops the transcription at the next window."""
+    state = get_state(request)
+    admitted = state.admission.admit(1)
+    ticket = admitted.__enter__()
+    try:
+        options = await check_job(state, job)
+        audio = await prepare_upload(state, job, await file.read(), file.filename)
+        lines = _stream_lines(state, job, options, audio, request, ticket)
+        first = await anext(lines)  # waits for a worker: queue errors are still HTTP errors
+    except BaseException:
+        admitted.__exit__(None, None, None)
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for line in lines:
+                yield line
+        finally:
+            await lines.aclose()
+            admitted.__exit__(None, None, None)
+
+    return StreamingResponse(body(), media_type=NDJSON)
+
+
+async def _stream_lines(state, job, options, audio, request, ticket) -> AsyncIterator[bytes]:
+    """The lines of a streamed transcription, produced by a worker thread. The first line
+    comes once a worker is free; the generator always waits for that thread to end."""
+    watch = ClientWatch(request)
+    work = run_segments(state, job, options, audio, watch, ticket)
+    send, receive = anyio.create_memory_object_stream[dict](max_buffer_size=64)
+
+    def produce(info: TranscriptionInfo, segments: Iterator[Segment], began: float) -> None:
+        anyio.from_thread.run(send.send, _info_line(info))
+        collected = []
+        for segment in segments:
+            collected.append(segment)
+            anyio.from_thread.run(send.send, {"type": "segment", **segment.as_dict()})
+        result = Transcription.collect(info, iter(collected), began)
+        anyio.from_thread.run(send.send, _done_line(result))
+
+    async def run() -> None:
+        try:
+            await anyio.to_thread.run_sync(lambda: work(produce), limiter=state.admission.threads)
+        except Exception as error:  # reported in the stream: the headers are sent by now
+            if not watch.gone.is_set():
+                await send.send({"type": "error", "error": api_error(error).body()})
+        finally:
+            send.close()
+
+    async with state.admission.slot(watch) as waited:
+        yield _line({"type": "queued", "queue_s": round(waited, 4)})
+        # Plain tasks, not a task group: this generator is resumed from another task than
+        # the one that started it, and a task group may not span yields across tasks.
+        worker = asyncio.ensure_future(run())
+        watcher = asyncio.ensure_future(watch.wait_gone())
+        try:
+            with receive:
+                async for item in receive:
+                    yield _line(item)
+        finally:
+            watch.gone.set()  # the client stopped reading: stop at the next window
+            watcher.cancel()
+            with anyio.CancelScope(shield=True):
+                await worker  # the worker slot is free only once the thread has ended
+
+
+def _line(item: dict) -> bytes:
+    return (json.dumps(item, ensure_ascii=False) + "\n").encode()
+
+
+def _info_line(info: TranscriptionInfo) -> dict:
+    return {
+        "type": "info",
+        "language": info.language,
+        "language_probability": round(info.language_probability, 4),
+        "duration": round(info.duration, 3),
+        "model": info.model,
+        "draft": info.draft,
+    }
+
+
+def _done_line(result: Transcription) -> dict:
+    record = result.as_dict()
+    del record["segments"]  # already sent one by one
+    return {"type": "done", **record}
+
+
+@protected.post("/transcribe/batch", response_model=BatchResponse, responses=TRANSCRIBE_ERRORS)
 async def transcribe_batch(
     request: Request,
-    files: Annotated[list[UploadFile], File(description="audio files, each up to 30 s")],
-    fields: Annotated[NativeFields, Depends(native_fields)],
+    files: Annotated[list[UploadFile], File(description="audio files")],
+    job: Annotated[Job, Depends(native_job)],
 ) -> BatchResponse:
     """Transcribe several files with the same options: one result per file, in order. A file
     that fails gets its own error; the others are transcribed all the same."""
@@ -204,9 +305,8 @@ async def transcribe_batch(
             "invalid_value",
             "files",
         )
-    job = fields.job(state)
 
-    async def one(index: int, upload: UploadFile) -> BatchItem:
+    async def one(index: int, upload: UploadFile, options) -> BatchItem:
         try:
             if upload.size is not None and upload.size > settings.max_upload_bytes:
                 raise ApiError(
@@ -218,7 +318,7 @@ async def transcribe_batch(
                 )
             data = await upload.read()
             outcome = await transcribe_upload(
-                state, job, data, upload.filename, "files", request=request
+                state, job, options, data, upload.filename, "files", request=request
             )
         except Exception as error:  # one bad file fails alone
             failure = api_error(error, "files")
@@ -233,7 +333,7 @@ async def transcribe_batch(
         )
 
     with state.admission.admit(len(files)):
-        await check_job(state, job)  # options are the same for every file: check them once
-        items = await asyncio.gather(*(one(i, upload) for i, upload in enumerate(files)))
+        options = await check_job(state, job)  # the same for every file: checked once
+        items = await asyncio.gather(*(one(i, f, options) for i, f in enumerate(files)))
     failed = sum(item.status != 200 for item in items)
     return BatchResponse(results=list(items), succeeded=len(items) - failed, failed=failed)

@@ -1,26 +1,29 @@
 """OpenAI-compatible endpoints, so that the official clients work with ``base_url`` changed.
 
-Accepted for compatibility, with documented limits: ``prompt`` is not used for conditioning yet;
-``temperature`` may be 0..1 but decoding is always greedy (temperature 0, what makes speculative
-decoding lossless); there are no timestamps yet, so srt/vtt/verbose_json hold one segment over
-the whole audio and ``timestamp_granularities[]=word`` adds no words.
+``prompt`` prompts the first window (openai-whisper's ``initial_prompt``); ``temperature`` 0 is
+greedy with the fallback ladder when a window fails the thresholds (as OpenAI documents it),
+t > 0 starts the ladder at t; srt, vtt and verbose_json carry the real segments.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from ..decoding.options import Task
+from .auth import require_key
 from .catalog import OPENAI_MODEL
 from .errors import ApiError, error_responses
 from .formats import ResponseFormat, render
+from .forms import openai_temperatures
 from .jobs import Job, check_job, clean_language, get_state, transcribe_upload
 from .schemas import OpenAIModel, OpenAIModelList, OpenAITranscription, OpenAIVerboseTranscription
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+# The request's names for the options, for error messages.
+_PARAMS = {"initial_prompt": "prompt", "task": "model"}
 
 OWNER = "specwhisper"
 
@@ -33,17 +36,23 @@ _AUDIO_RESPONSES: dict[int | str, dict] = {
             "text/vtt": {"schema": {"type": "string"}},
         },
     },
-    **error_responses(400, 413, 415, 422, 503),
+    **error_responses(400, 401, 413, 415, 422, 503),
 }
 
 ModelField = Annotated[
     str,
     Form(description=f"{OPENAI_MODEL} (the server's default model), a model name or a preset"),
 ]
-PromptField = Annotated[str | None, Form(description="accepted, but not used for conditioning yet")]
+PromptField = Annotated[
+    str | None, Form(description="text that prompts the first window (spellings, names, style)")
+]
 FormatField = Annotated[ResponseFormat, Form()]
 TemperatureField = Annotated[
-    float, Form(ge=0, le=1, description="accepted; decoding is always greedy (temperature 0)")
+    float,
+    Form(
+        description="0 (default): greedy, raised step by step for a window that fails the "
+        "thresholds; t in (0, 1]: that ladder from t"
+    ),
 ]
 DraftField = Annotated[
     str | None, Form(description="specwhisper extension: auto, none, self-int8 or a model name")
@@ -58,18 +67,33 @@ async def _run(
     *,
     model: str,
     draft: str | None,
+    prompt: str | None,
+    temperature: float,
     language: str | None = None,
     task: Task = "transcribe",
 ) -> Response:
     state = get_state(request)
-    job = Job(state.catalog.key_for(model, draft), clean_language(language), task)
-    with state.admission.admit(1):
+    options: dict = {"task": task, "initial_prompt": prompt or None}
+    if language := clean_language(language):
+        options["language"] = language
+    if not 0 <= temperature <= 1:  # NaN included
+        raise ApiError(
+            422,
+            f"temperature must be a number from 0 to 1, not {temperature}",
+            "invalid_value",
+            "temperature",
+        )
+    options["temperature"] = openai_temperatures(temperature)
+    job = Job(state.catalog.key_for(model, draft), options, _PARAMS)
+    with state.admission.admit(1) as ticket:
         # There is no `task` field here: an English-only model asked to translate is a bad
         # `model`, so that is the field the error names.
-        await check_job(state, job, task_param="model")
+        checked = await check_job(state, job)
         data = await file.read()
-        outcome = await transcribe_upload(state, job, data, file.filename, request=request)
-    return render(outcome.result, job.task, response_format)
+        outcome = await transcribe_upload(
+            state, job, checked, data, file.filename, request=request, ticket=ticket
+        )
+    return render(outcome.result, job.overrides["task"], response_format)
 
 
 @router.post("/audio/transcriptions", response_model=None, responses=_AUDIO_RESPONSES)
@@ -85,12 +109,24 @@ async def create_transcription(
     temperature: TemperatureField = 0.0,
     timestamp_granularities: Annotated[
         list[Literal["word", "segment"]] | None,
-        Form(alias="timestamp_granularities[]", description="accepted; no word timestamps yet"),
+        Form(
+            alias="timestamp_granularities[]",
+            description="segment (always there in verbose_json); word: not yet",
+        ),
     ] = None,
     draft: DraftField = None,
 ) -> Response:
-    """Transcribe audio (up to 30 s) in its own language."""
-    return await _run(request, file, response_format, model=model, draft=draft, language=language)
+    """Transcribe audio of any length in its own language."""
+    return await _run(
+        request,
+        file,
+        response_format,
+        model=model,
+        draft=draft,
+        prompt=prompt,
+        temperature=temperature,
+        language=language,
+    )
 
 
 @router.post("/audio/translations", response_model=None, responses=_AUDIO_RESPONSES)
@@ -103,8 +139,17 @@ async def create_translation(
     temperature: TemperatureField = 0.0,
     draft: DraftField = None,
 ) -> Response:
-    """Translate speech (up to 30 s) into English text; needs a multilingual model."""
-    return await _run(request, file, response_format, model=model, draft=draft, task="translate")
+    """Translate speech of any length into English text; needs a multilingual model."""
+    return await _run(
+        request,
+        file,
+        response_format,
+        model=model,
+        draft=draft,
+        prompt=prompt,
+        temperature=temperature,
+        task="translate",
+    )
 
 
 @router.get("/models", response_model=OpenAIModelList)

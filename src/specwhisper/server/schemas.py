@@ -40,9 +40,26 @@ class SpeculativeStats(BaseModel):
     draft_encoder_s: float
     drafting_s: float
     verifying_s: float
+    windows: int
+    fallbacks: int
     draft_lengths: list[int]
     accepted_per_verify: list[int]
     remap: dict[str, int]
+
+
+class SegmentBody(BaseModel):
+    """The engine's ``Segment.as_dict()``: times in seconds from the start of the audio."""
+
+    id: int
+    seek: int = Field(description="log-mel frame (10 ms) where the segment's window started")
+    start: float
+    end: float
+    text: str
+    tokens: list[int] = Field(description="main-model tokens, timestamps included")
+    temperature: float = Field(description="of the window's decode; 0 is greedy")
+    avg_logprob: float
+    compression_ratio: float
+    no_speech_prob: float
 
 
 class TranscribeResponse(BaseModel):
@@ -53,6 +70,7 @@ class TranscribeResponse(BaseModel):
     draft: str | None = Field(description="drafter used; null for plain decoding and beam search")
     duration: float = Field(description="audio seconds")
     tokens: list[int] = Field(description="main-model token ids of the text")
+    segments: list[SegmentBody]
     timing: Timing
     stats: SpeculativeStats
 
@@ -78,6 +96,13 @@ class QueueState(BaseModel):
     concurrency: int
 
 
+class WorkState(BaseModel):
+    completed: int = Field(description="transcriptions finished")
+    cancelled: int = Field(description="stopped between windows: the client had gone")
+    abandoned: int = Field(description="dropped before starting: the client had gone")
+    windows_decoded: int = Field(description="30 s windows decoded, all requests together")
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok"]
     version: str
@@ -85,6 +110,7 @@ class HealthResponse(BaseModel):
     default_model: str
     loaded: list[str] = Field(description="model:draft pairs ready to serve")
     queue: QueueState
+    work: WorkState
 
 
 class ModelInfo(BaseModel):
@@ -131,9 +157,9 @@ class OpenAISegment(BaseModel):
     text: str
     tokens: list[int]
     temperature: float
-    avg_logprob: float = Field(description="not computed yet: always 0.0")
+    avg_logprob: float
     compression_ratio: float
-    no_speech_prob: float = Field(description="not computed yet: always 0.0")
+    no_speech_prob: float
 
 
 class OpenAIVerboseTranscription(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -21,8 +21,16 @@ class ServerSettings(BaseSettings):
     # Extra models loaded at startup, as "model" or "model:draft", comma-separated
     # (e.g. "tiny.en:none,base:self-int8"). The default model is always loaded first.
     preload: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # OpenAI's own limit is 25 MB; decoded audio is capped at 30 s anyway.
+    # OpenAI's own limit is 25 MB. A compressed file can hold far more audio than its size
+    # suggests (8 h of silence in a 1.5 MB FLAC): ``max_audio_seconds`` bounds that.
     max_upload_bytes: int = Field(default=25 * MiB, ge=1)
+    # Longer audio is refused with 400: from the header before decoding when it declares its
+    # length, else the moment decoding passes it. Memory does not grow with the length (audio
+    # is decoded window by window); the time a transcription holds a worker does.
+    max_audio_seconds: float = Field(default=3 * 3600.0, gt=0)
+    # Wall-clock seconds one upload's decoding pass may take (a pathological file: very high
+    # sample rate, many channels) before it is refused as undecodable.
+    max_decode_seconds: float = Field(default=120.0, gt=0)
     # How many transcriptions run at once. One saturates a small CPU; raise it on big machines
     # and lower `threads` so that concurrency x threads <= cores.
     concurrency: int = Field(default=1, ge=1, le=64)
@@ -30,7 +38,7 @@ class ServerSettings(BaseSettings):
     # running; more get 503 with Retry-After rather than piling up without bound.
     max_queue: int = Field(default=32, ge=0, le=10_000)
     # Seconds a request may wait in the queue before it is answered 503. A transcription that
-    # has started always finishes: audio is capped at 30 s, so its run time is bounded.
+    # has started runs to its end unless its client goes away (checked between windows).
     request_timeout: float = Field(default=300.0, gt=0)
     # Files per POST /transcribe/batch (also capped by concurrency + max_queue).
     max_batch_files: int = Field(default=16, ge=1)
@@ -42,8 +50,15 @@ class ServerSettings(BaseSettings):
     # Let clients name any hub id or server-side folder as a model. Off by default: a public
     # server should not let a request make it download models or probe its file system.
     allow_any_model: bool = False
+    # API keys, comma-separated. Empty: the server is open. Set: every transcription and model
+    # route needs ``Authorization: Bearer KEY`` with one of them (/health and the docs stay
+    # open). Keys are compared in constant time and never logged.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Origins allowed to call the API from a browser page elsewhere (CORS), comma-separated;
+    # "*" for any. Empty: no cross-origin access.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("preload", mode="before")
+    @field_validator("preload", "api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

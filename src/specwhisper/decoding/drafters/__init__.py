@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import torch
 
+from ...errors import DraftError
 from ...models.loading import WhisperBundle, load_model
-from .base import Drafter, UtteranceContext
+from .base import Drafter, DraftSession, WindowContext
 from .cross_vocab import CrossVocabDrafter
 from .model_draft import ModelDrafter
 from .self_int8 import SelfInt8Drafter
 
-__all__ = ["Drafter", "UtteranceContext", "make_drafter", "DRAFT_CHOICES", "DraftError"]
+__all__ = [
+    "Drafter",
+    "DraftSession",
+    "WindowContext",
+    "make_drafter",
+    "DRAFT_CHOICES",
+    "DraftError",
+]
 
 DRAFT_CHOICES = ("auto", "none", "self-int8", "<model name>")
-
-
-class DraftError(ValueError):
-    """The draft cannot be used with this main model."""
 
 
 def int8_available() -> bool:

@@ -1,8 +1,13 @@
-"""The Drafter protocol, and the greedy draft decoder that model-based drafters share."""
+"""The drafter protocol, and the draft decoder that model-based drafters share.
+
+A ``Drafter`` holds weights only; ``start`` opens a ``DraftSession`` for one window, which
+holds that window's caches and counters. So one drafter can serve several windows (and,
+batched, several rows) at once, and nothing of one window leaks into the next.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -10,38 +15,53 @@ import torch
 
 from ..draft_decoder import DraftDecoder
 from ..kv_decoder import CachedDecoder, CrossKV
-from ..logit_rules import TokenRules
+from ..logit_filters import LogitFilters
+from ..options import TranscribeOptions
+from ..verify import NO_PROPOSAL, Proposal, Sampling
 
 
 @dataclass
-class UtteranceContext:
-    """What the engine already knows about the utterance when drafting starts."""
+class WindowContext:
+    """What the engine already knows about a window when drafting starts."""
 
-    audio: np.ndarray  # 16 kHz mono float32 waveform
+    samples: np.ndarray  # the window's 16 kHz waveform (30 s, zeros after the end of the audio)
+    speech_samples: int  # how many of them are audio (the rest pads the last window)
     main_encoder_out: torch.Tensor  # (1, 1500, d_main)
-    main_prompt: list[int]  # main-model prompt tokens
+    main_prompt: list[int]  # main-model prompt tokens (earlier text + start sequence)
+    previous: list[int]  # the earlier main-model tokens inside that prompt (may be empty)
     language: str
     task: str
-    stats: dict[str, int] = field(default_factory=dict)  # drafter-specific counters
-    # The main decoder's cross-attention keys/values, when already computed: a draft that
-    # shares the main encoder output can read them instead of projecting its own.
+    options: TranscribeOptions
+    # The main decoder's cross-attention keys/values: a draft that shares the main encoder
+    # output reads them instead of projecting its own.
     main_cross_kv: CrossKV | None = None
 
 
 @runtime_checkable
-class Drafter(Protocol):
-    """Proposes main-model tokens; the verifier decides what is kept, so a drafter cannot make
-    the output wrong, only slower or faster."""
+class DraftSession(Protocol):
+    """Proposes main-model tokens for one window; the verifier decides what is kept, so a
+    draft cannot make the output wrong, only slower or faster."""
 
-    name: str
+    encoder_s: float  # seconds spent on a draft encoder for this window (0 if none)
 
-    def begin(self, context: UtteranceContext) -> float:
-        """Prepare for a new utterance; return seconds spent on a draft encoder (0 if none)."""
+    def propose(self, sampled: list[int], k: int, sampling: Sampling | None) -> Proposal:
+        """Up to ``k`` main-model tokens that may follow ``sampled`` (the main model's tokens
+        of this window so far, prompt excluded). Fewer, or none, is allowed. With
+        ``sampling``, tokens are drawn from the draft's distribution (returned with them, or
+        None if the draft cannot give it)."""
         ...
 
-    def propose(self, generated: list[int], k: int) -> list[int]:
-        """Up to ``k`` main-model token ids that may follow ``generated`` (the main model's text
-        tokens so far, prompt excluded). Fewer, or none, is allowed."""
+    def counters(self) -> dict[str, int]:
+        """Drafter-specific counts for ``SpecStats.remap`` (empty for most drafters)."""
+        ...
+
+
+@runtime_checkable
+class Drafter(Protocol):
+    name: str
+
+    def start(self, context: WindowContext) -> DraftSession:
+        """A session for one window."""
         ...
 
 
@@ -54,17 +74,31 @@ def longest_common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-class GreedyDraftDecoder:
-    """Greedy continuation in a draft model's own vocabulary, reusing its cache across calls."""
+class DraftModelSession:
+    """Greedy or sampled continuation in a draft model's own vocabulary, reusing its cache
+    across calls: the draft half of most drafters."""
 
-    def __init__(self, decoder: CachedDecoder | DraftDecoder, rules: TokenRules, eot: int) -> None:
+    def __init__(
+        self,
+        decoder: CachedDecoder | DraftDecoder,
+        filters: LogitFilters,
+        prompt: list[int],
+        eot: int,
+        encoder_s: float = 0.0,
+    ) -> None:
         self.decoder = decoder
-        self.rules = rules
+        self.filters = filters
+        self.prompt = prompt
         self.eot = eot
+        self.encoder_s = encoder_s
         self.fed: list[int] = []  # tokens whose keys/values are in the draft cache
 
-    def continue_greedy(self, sequence: list[int], k: int) -> list[int]:
-        """Up to ``k`` tokens after ``sequence`` (prompt included); stops after end-of-text."""
+    def continue_(
+        self, sampled: list[int], k: int, sampling: Sampling | None = None
+    ) -> tuple[list[int], torch.Tensor | None]:
+        """Up to ``k`` draft tokens after prompt + ``sampled`` (draft vocabulary); stops after
+        end-of-text. With ``sampling``, also the (len, vocab) distributions drawn from."""
+        sequence = self.prompt + sampled
         # Keep the cached prefix that still agrees; always re-feed at least the last token,
         # because its logits are what predicts the first draft token.
         keep = min(longest_common_prefix(self.fed, sequence), len(sequence) - 1)
@@ -72,15 +106,29 @@ class GreedyDraftDecoder:
         self.fed = self.fed[:keep]
         pending = sequence[keep:]
         drafted: list[int] = []
+        probs: list[torch.Tensor] = []
         # A draft tokenization can be longer than the main one: never run past the draft's
         # last position.
         k = min(k, self.decoder.max_positions - len(sequence) + 1)
         while len(drafted) < k:
-            logits = self.decoder.forward(pending)[-1:]
+            logits = self.decoder.forward(pending, [len(pending) - 1])
             self.fed.extend(pending)
-            token = self.rules.argmax(logits, first_position=len(self.fed))[0]
+            filtered = self.filters.apply(logits, sampled + drafted)
+            if sampling is None:
+                token = int(filtered[0].argmax())
+            else:
+                q = sampling.distribution(filtered)[0]
+                token = sampling.draw(q)
+                probs.append(q)
             drafted.append(token)
             if token == self.eot:
                 break
             pending = [token]
-        return drafted
+        return drafted, (torch.stack(probs) if probs else None)
+
+    def propose(self, sampled: list[int], k: int, sampling: Sampling | None) -> Proposal:
+        tokens, probs = self.continue_(sampled, k, sampling)
+        return Proposal(tokens, probs) if tokens else NO_PROPOSAL
+
+    def counters(self) -> dict[str, int]:
+        return {}

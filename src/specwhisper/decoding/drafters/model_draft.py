@@ -1,26 +1,27 @@
 """``model`` drafter: another Whisper with the main model's tokenizer (e.g. tiny for large-v2).
 
-It runs its own encoder on its own log-mel, then drafts greedily in the shared vocabulary.
+It runs its own encoder on its own log-mel of the window, then drafts in the shared vocabulary.
 On the CPU the draft runs as an int8 copy: a draft only has to be fast and mostly right. For the
 same reason its encoder sees only the speech plus a margin, not the padded 30 s window (see
-``draft_frames``).
+``draft_frames``), and its log-mel takes the window's own maximum rather than the file's.
 """
 
 from __future__ import annotations
 
 import time
 
+import torch
+
 from ...audio import SAMPLE_RATE
-from ...features import log_mel
+from ...features import HOP_LENGTH, log_mel
 from ...models.loading import WhisperBundle
 from ..draft_decoder import DraftDecoder
 from ..kv_decoder import CachedDecoder, encode_window
-from ..logit_rules import TokenRules
+from ..logit_filters import build_filters
 from ..prompt import build_prompt
-from .base import GreedyDraftDecoder, UtteranceContext
+from .base import DraftModelSession, WindowContext
 from .self_int8 import quantized_copy
 
-HOP_SAMPLES = 160  # one log-mel frame every 10 ms at 16 kHz
 # Speech after which the draft encoder still looks: the silence that follows the last word is
 # what tells a Whisper decoder to end the utterance. One second is whole words' worth of context
 # and costs ~3% of a full window; measured on the dev set, 0.5 s to 2 s and the full window all
@@ -31,7 +32,7 @@ DRAFT_MARGIN_SECONDS = 1.0
 def draft_frames(samples: int, total_frames: int) -> int:
     """Log-mel frames a draft encoder reads for ``samples`` of audio: the speech + a margin."""
     margin = int(DRAFT_MARGIN_SECONDS * SAMPLE_RATE)
-    return min(total_frames, -(-(samples + margin) // HOP_SAMPLES))
+    return min(total_frames, -(-(samples + margin) // HOP_LENGTH))
 
 
 class ModelDrafter:
@@ -51,34 +52,34 @@ class ModelDrafter:
         self.name = draft.name + ("-int8" if int8 else "")
         # The loaded bundle is shared with other users of that model: quantize a copy.
         self.model = quantized_copy(draft.model) if int8 else draft.model
-        self._decoder: GreedyDraftDecoder | None = None
-        self._prompt: list[int] = []
 
-    def begin(self, context: UtteranceContext) -> float:
+    def encode(self, context: WindowContext) -> tuple[torch.Tensor, float]:
+        """The draft's encoder output for the window, and the seconds it took."""
         if self.shares_main_encoder:
-            encoder_out, elapsed = context.main_encoder_out, 0.0
-        else:
-            started = time.perf_counter()
-            features = log_mel(context.audio, self.draft)
-            frames = features.shape[-1]
-            if self.speech_window:
-                frames = draft_frames(len(context.audio), frames)
-            encoder_out = encode_window(self.model, features, frames)
-            elapsed = time.perf_counter() - started
+            return context.main_encoder_out, 0.0
+        started = time.perf_counter()
+        features = log_mel(context.samples[: context.speech_samples], self.draft)
+        frames = features.shape[-1]
+        if self.speech_window:
+            frames = draft_frames(context.speech_samples, frames)
+        encoder_out = encode_window(self.model, features, frames)
+        return encoder_out, time.perf_counter() - started
+
+    def draft_prompt(self, context: WindowContext) -> list[int]:
+        """The draft's prompt: the main one, since the vocabulary is shared."""
         language = context.language if self.draft.multilingual else None
-        self._prompt = build_prompt(self.draft, language, context.task)
-        rules = TokenRules(
-            self.draft.generation_config, self.draft.model.config.vocab_size, len(self._prompt)
-        )
+        timestamps = not context.options.without_timestamps
+        return build_prompt(self.draft, language, context.task, context.previous, timestamps).tokens
+
+    def start(self, context: WindowContext) -> DraftModelSession:
+        encoder_out, elapsed = self.encode(context)
         if self.shares_main_encoder:
             # The main model drafting for itself runs exactly the verifier's code path, so
             # that "everything is accepted" tests the loop and nothing else.
             decoder = CachedDecoder(self.model, encoder_out, cross_kv=context.main_cross_kv)
         else:
             decoder = DraftDecoder(self.model, encoder_out)
-        self._decoder = GreedyDraftDecoder(decoder, rules, self.draft.special.eot)
-        return elapsed
-
-    def propose(self, generated: list[int], k: int) -> list[int]:
-        assert self._decoder is not None, "begin() must be called first"
-        return self._decoder.continue_greedy(self._prompt + generated, k)
+        filters = build_filters(self.draft, context.options)
+        return DraftModelSession(
+            decoder, filters, self.draft_prompt(context), self.draft.special.eot, elapsed
+        )

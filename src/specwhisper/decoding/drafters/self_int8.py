@@ -17,8 +17,8 @@ from torch import nn
 
 from ...models.loading import WhisperBundle
 from ..draft_decoder import DraftDecoder
-from ..logit_rules import TokenRules
-from .base import GreedyDraftDecoder, UtteranceContext
+from ..logit_filters import build_filters
+from .base import DraftModelSession, WindowContext
 
 
 class _DecoderOnly(nn.Module):
@@ -57,20 +57,10 @@ class SelfInt8Drafter:
     def __init__(self, main: WhisperBundle) -> None:
         self.main = main
         self.module = quantized_decoder(main)
-        self._decoder: GreedyDraftDecoder | None = None
-        self._prompt: list[int] = []
 
-    def begin(self, context: UtteranceContext) -> float:
-        self._prompt = list(context.main_prompt)
-        rules = TokenRules(
-            self.main.generation_config, self.main.model.config.vocab_size, len(self._prompt)
-        )
+    def start(self, context: WindowContext) -> DraftModelSession:
         decoder = DraftDecoder(
             self.module, context.main_encoder_out, cross_kv=context.main_cross_kv
         )
-        self._decoder = GreedyDraftDecoder(decoder, rules, self.main.special.eot)
-        return 0.0
-
-    def propose(self, generated: list[int], k: int) -> list[int]:
-        assert self._decoder is not None, "begin() must be called first"
-        return self._decoder.continue_greedy(self._prompt + generated, k)
+        filters = build_filters(self.main, context.options)
+        return DraftModelSession(decoder, filters, list(context.main_prompt), self.main.special.eot)

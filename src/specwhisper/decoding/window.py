@@ -1,0 +1,278 @@
+"""One 30 s window, decoded: encoder, prompt, draft session, then the search at each
+temperature of the fallback ladder until the result passes the thresholds.
+
+The thresholds read only the main model's numbers (average log-probability of its tokens,
+compression ratio of its text, its P(no speech)), so a draft can never change which window
+falls back or is skipped as silence.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..models.loading import WhisperBundle
+from .beam import generate_window
+from .draft_length import DraftLengthChooser
+from .drafters.base import Drafter, DraftSession, WindowContext
+from .kv_decoder import CachedDecoder, cross_key_values, encode
+from .logit_filters import LogitFilters, build_filters, timestamp_begin
+from .options import SpecStats, TranscribeOptions, WindowResult
+from .prompt import Prompt, build_prompt, max_previous_tokens
+from .search import SearchResult, search
+from .verify import Sampling
+
+# Draft length of seeded sampling (see ``WindowDecoder._sample``): the adaptive chooser's start.
+SEEDED_DRAFT_LENGTH = 4
+
+
+def compression_ratio(text: str) -> float:
+    """Whisper's repetition signal: text bytes over zlib-compressed bytes (> 2.4 is suspect)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data))
+
+
+def needs_fallback(result: WindowResult, options: TranscribeOptions) -> bool:
+    """openai-whisper's rule: too repetitive or too unlikely, unless it is just silence."""
+    failed = False
+    if (
+        options.compression_ratio_threshold is not None
+        and result.compression_ratio > options.compression_ratio_threshold
+    ):
+        failed = True
+    if options.logprob_threshold is not None and result.avg_logprob < options.logprob_threshold:
+        failed = True
+        if (
+            options.no_speech_threshold is not None
+            and result.no_speech_prob > options.no_speech_threshold
+        ):
+            failed = False  # silence: skipping it is the seek loop's business
+    return failed
+
+
+def is_silence(result: WindowResult, options: TranscribeOptions) -> bool:
+    """A window to skip: the model thinks nobody speaks, and what it wrote is unlikely."""
+    if options.no_speech_threshold is None or result.no_speech_prob <= options.no_speech_threshold:
+        return False
+    return options.logprob_threshold is None or result.avg_logprob <= options.logprob_threshold
+
+
+@dataclass
+class WindowAudio:
+    """A window's input: the main model's features and, for drafts with their own encoder,
+    the waveform under them."""
+
+    features: torch.Tensor  # (1, n_mels, 3000)
+    samples: np.ndarray  # (480000,) 16 kHz, zeros past the end of the audio
+    speech_samples: int  # how many of ``samples`` are audio
+
+
+class WindowDecoder:
+    """Decodes the windows of one transcription. Holds what lasts across windows: the models,
+    the draft-length statistics and the random source; each window gets fresh caches."""
+
+    def __init__(
+        self,
+        main: WhisperBundle,
+        drafter: Drafter | None,
+        chooser: DraftLengthChooser,
+        options: TranscribeOptions,
+        stats: SpecStats,
+        generator: torch.Generator,
+    ) -> None:
+        self.main = main
+        self.drafter = drafter
+        self.chooser = chooser
+        self.options = options
+        self.stats = stats
+        self.generator = generator
+        self.filters: LogitFilters = build_filters(main, options)
+        self.timestamps = not options.without_timestamps
+
+    def encode(self, features: torch.Tensor) -> torch.Tensor:
+        began = time.perf_counter()
+        encoder_out = encode(self.main.model, features)
+        self.stats.main_encoder_s += time.perf_counter() - began
+        return encoder_out
+
+    def decode(
+        self,
+        audio: WindowAudio,
+        encoder_out: torch.Tensor,
+        previous: list[int],
+        language: str,
+    ) -> WindowResult:
+        """The window's result at the first temperature that passes the thresholds (or the
+        last one tried). ``previous``: earlier tokens to condition on (may be empty)."""
+        main, options, stats = self.main, self.options, self.stats
+        stats.windows += 1
+        prompt = build_prompt(main, language, options.task, previous, self.timestamps)
+        # The main decoder's cross-attention keys/values, computed once here rather than in
+        # the first verification so that a drafter can share them. Counted as verifying:
+        # verification needs them whether or not a drafter reads them too.
+        projected = time.perf_counter()
+        cross_kv = cross_key_values(main.model, encoder_out)
+        stats.verifying_s += time.perf_counter() - projected
+        decoder = CachedDecoder(main.model, encoder_out, cross_kv=cross_kv)
+        session = self._session(audio, encoder_out, cross_kv, prompt, previous, language)
+        no_speech_prob: float | None = None
+        result: WindowResult | None = None
+        for attempt, temperature in enumerate(options.temperature):
+            if attempt:
+                stats.fallbacks += 1
+            if temperature == 0 and options.beam_size > 1:
+                outcome = self._beam(audio.features, decoder, prompt, no_speech_prob is None)
+            else:
+                candidates = options.best_of if temperature > 0 else 1
+                outcome = self._sample(
+                    decoder, prompt, session, temperature, candidates, no_speech_prob is None
+                )
+            if outcome.no_speech_prob is not None:
+                no_speech_prob = outcome.no_speech_prob
+            result = self._result(outcome, temperature, no_speech_prob or 0.0)
+            if not needs_fallback(result, options):
+                break
+        if session is not None:
+            stats.add_remap(session.counters())
+        assert result is not None  # options.temperature is never empty
+        return result
+
+    def _session(self, audio, encoder_out, cross_kv, prompt, previous, language):
+        if self.drafter is None or not self.options.use_speculative:
+            return None
+        context = WindowContext(
+            samples=audio.samples,
+            speech_samples=audio.speech_samples,
+            main_encoder_out=encoder_out,
+            main_prompt=prompt.tokens,
+            previous=previous[-max_previous_tokens(self.main) :] if previous else [],
+            language=language,
+            task=self.options.task,
+            options=self.options,
+            main_cross_kv=cross_kv,
+        )
+        session = self.drafter.start(context)
+        self.stats.draft_encoder_s += session.encoder_s
+        return session
+
+    def _sample(
+        self,
+        decoder: CachedDecoder,
+        prompt: Prompt,
+        session: DraftSession | None,
+        temperature: float,
+        candidates: int,
+        first: bool,
+    ) -> SearchResult:
+        """Greedy (temperature 0) or the most likely of ``candidates`` samples."""
+        sampling = Sampling(temperature, self.generator) if temperature > 0 else None
+        chooser = self.chooser
+        if sampling is not None and self.options.seed is not None and chooser.fixed is None:
+            # Which random numbers a sample uses depends on the draft lengths, and adaptive
+            # lengths follow measured times: with a seed, the length is fixed instead, so that
+            # the same seed gives the same text.
+            chooser = DraftLengthChooser(chooser.max_length, fixed=SEEDED_DRAFT_LENGTH)
+        best: SearchResult | None = None
+        no_speech: float | None = None
+        for candidate in range(candidates):
+            if decoder.length:  # a retry: keep the prompt's keys/values but its last token's
+                decoder.crop(len(prompt.tokens) - 1)
+            found = search(
+                decoder,
+                self.filters,
+                prompt,
+                self.options.sample_len,
+                self.main.special.eot,
+                self.stats,
+                session,
+                chooser,
+                sampling,
+                self.main.special.no_speech if first and candidate == 0 else None,
+            )
+            no_speech = found.no_speech_prob if candidate == 0 else no_speech
+            # openai-whisper ranks candidates by sum of log-probabilities over length.
+            if best is None or _score(found) > _score(best):
+                best = found
+        assert best is not None
+        return SearchResult(best.tokens, best.sum_logprob, no_speech)
+
+    def _beam(
+        self, features: torch.Tensor, decoder: CachedDecoder, prompt: Prompt, first: bool
+    ) -> SearchResult:
+        """transformers' beam search over the window, then one forward pass of ours over its
+        tokens for the numbers the thresholds need."""
+        began = time.perf_counter()
+        tokens, finished = generate_window(
+            self.main,
+            features,
+            prompt.tokens,
+            self.options.sample_len,
+            self.timestamps,
+            self.options.beam_size,
+            self.options.max_initial_timestamp,
+        )
+        result = score_tokens(
+            decoder, self.filters, prompt, tokens, finished, self.main.special, first
+        )
+        self.stats.verifying_s += time.perf_counter() - began
+        self.stats.tokens_generated += len(tokens)
+        return result
+
+    def _result(
+        self, outcome: SearchResult, temperature: float, no_speech_prob: float
+    ) -> WindowResult:
+        tokens = outcome.tokens
+        text_tokens = [t for t in tokens if t < self.main.special.eot]
+        text = self.main.tokenizer.decode(text_tokens).strip()
+        return WindowResult(
+            tokens=tokens,
+            temperature=temperature,
+            sum_logprob=outcome.sum_logprob,
+            avg_logprob=outcome.sum_logprob / (len(tokens) + 1),
+            compression_ratio=compression_ratio(text),
+            no_speech_prob=no_speech_prob,
+        )
+
+
+def _score(result: SearchResult) -> float:
+    return result.sum_logprob / max(len(result.tokens), 1)
+
+
+@torch.inference_mode()
+def score_tokens(
+    decoder: CachedDecoder,
+    filters: LogitFilters,
+    prompt: Prompt,
+    tokens: list[int],
+    finished: bool,
+    special,
+    first: bool,
+) -> SearchResult:
+    """The filtered log-probability of ``tokens`` after ``prompt`` (and of the end-of-text if
+    ``finished``) in one forward pass, and P(no speech) if ``first``."""
+    target = tokens + ([special.eot] if finished else [])
+    if decoder.length:
+        decoder.crop(len(prompt.tokens) - 1)
+    fed = prompt.tokens[decoder.length :] + tokens
+    offset = len(prompt.tokens) - decoder.length - 1  # row predicting the first sampled token
+    rows = ([prompt.sot_index - decoder.length] if first else []) + [
+        offset + i for i in range(len(target))
+    ]
+    logits = decoder.forward(fed, rows)
+    no_speech = None
+    if first:
+        no_speech = float(logits[0].float().softmax(-1)[special.no_speech])
+        logits = logits[1:]
+    total = 0.0
+    if target:
+        logprobs = torch.log_softmax(filters.apply(logits, target[:-1]), dim=-1)
+        total = float(sum(logprobs[i, t] for i, t in enumerate(target)))
+    decoder.crop(len(prompt.tokens) - 1)
+    return SearchResult(tokens, total, no_speech)
+
+
+__all__ = ["WindowDecoder", "WindowAudio", "compression_ratio", "is_silence", "timestamp_begin"]

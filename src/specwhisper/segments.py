@@ -1,0 +1,102 @@
+"""Segments: a window's tokens cut at timestamp pairs, and where the next window starts.
+
+openai-whisper's rules: ``<|t1|> text <|t2|>`` is a segment; consecutive timestamps mark the
+boundary between two. If the window ends on a single timestamp, everything was said and the
+next window starts after this one; otherwise the unfinished text after the last pair is
+dropped and the next window starts at that pair's time. A window without timestamp pairs is
+one segment (ending at its last timestamp if it has one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .decoding.logit_filters import TIME_PRECISION
+
+INPUT_STRIDE = 2  # log-mel frames per encoder position, i.e. per timestamp step
+
+
+@dataclass(frozen=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Part of the transcript with its time span (seconds from the start of the audio)."""
+
+    id: int
+    seek: int  # log-mel frame where its window started
+    start: float
+    end: float
+    text: str
+    tokens: list[int]  # main-model tokens, timestamps included (as openai-whisper)
+    temperature: float  # of the window's decode: 0 is greedy
+    avg_logprob: float
+    compression_ratio: float
+    no_speech_prob: float
+    words: list[Word] | None = field(default=None)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("start", "end"):
+            data[key] = round(data[key], 3)
+        for key in ("avg_logprob", "compression_ratio", "no_speech_prob"):
+            data[key] = round(data[key], 4)
+        if self.words is None:
+            del data["words"]
+        return data
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A segment of one window, before it gets its id and the window's numbers."""
+
+    start: float  # seconds from the window's start
+    end: float
+    tokens: list[int]
+
+
+@dataclass(frozen=True)
+class WindowCut:
+    pieces: list[Piece]
+    advance: int  # log-mel frames the next window starts after this one's start
+    single_timestamp_ending: bool
+
+
+def cut_window(tokens: list[int], timestamp_begin: int, window_frames: int) -> WindowCut:
+    """Cut the sampled ``tokens`` (no end-of-text) of a window that holds ``window_frames``
+    frames of audio (3000 but for the last window)."""
+    stamps = [t >= timestamp_begin for t in tokens]
+    single_ending = stamps[-2:] == [False, True]
+    # Index after each pair of consecutive timestamps: where one segment ends, the next begins.
+    boundaries = [i + 1 for i in range(len(tokens) - 1) if stamps[i] and stamps[i + 1]]
+    if boundaries:
+        if single_ending:
+            boundaries.append(len(tokens))
+        pieces = []
+        last = 0
+        for boundary in boundaries:
+            piece = tokens[last:boundary]
+            pieces.append(
+                Piece(
+                    (piece[0] - timestamp_begin) * TIME_PRECISION,
+                    (piece[-1] - timestamp_begin) * TIME_PRECISION,
+                    piece,
+                )
+            )
+            last = boundary
+        if single_ending:
+            advance = window_frames
+        else:
+            # The unfinished text after the last pair is decoded again from its start.
+            advance = (tokens[last - 1] - timestamp_begin) * INPUT_STRIDE
+        return WindowCut(pieces, advance, single_ending)
+    duration = window_frames * 0.01  # 10 ms per log-mel frame
+    timestamps = [t for t in tokens if t >= timestamp_begin]
+    if timestamps and timestamps[-1] != timestamp_begin:
+        duration = (timestamps[-1] - timestamp_begin) * TIME_PRECISION
+    return WindowCut([Piece(0.0, duration, tokens)], window_frames, single_ending)

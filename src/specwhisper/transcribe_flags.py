@@ -1,0 +1,108 @@
+"""Command-line flags for every ``TranscribeOptions`` field, in one table.
+
+``transcribe`` and ``corpus`` share them; a test checks that every option has a flag. Values
+are parsed loosely here (``none`` for "off", comma lists) and validated by the options
+themselves, so the CLI and the server report the same errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from .decoding.options import TranscribeOptions
+
+_DEFAULTS = TranscribeOptions()
+
+
+def _optional_float(text: str) -> float | None:
+    if text.strip().lower() in ("none", "off", ""):
+        return None
+    return float(text)
+
+
+def _temperatures(text: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in text.split(",") if part.strip())
+
+
+# field -> (argparse keyword arguments); the flag is the field name with dashes.
+_FLAGS: dict[str, dict] = {
+    "language": {"help": "language code such as en or de (default: detect)"},
+    "task": {"help": "transcribe (default) or translate (into English)"},
+    "beam_size": {"type": int, "metavar": "N", "help": "1 = greedy (speculative), 2-5 = beam"},
+    "best_of": {"type": int, "metavar": "N", "help": "samples per window at temperature > 0"},
+    "temperature": {
+        "type": _temperatures,
+        "metavar": "T[,T...]",
+        "help": "temperatures tried in turn when a window fails the thresholds "
+        "(default 0,0.2,0.4,0.6,0.8,1; 0 = greedy only, every window exact)",
+    },
+    "compression_ratio_threshold": {
+        "type": _optional_float,
+        "metavar": "X",
+        "help": "retry a window whose text compresses better than this (default 2.4; none: off)",
+    },
+    "logprob_threshold": {
+        "type": _optional_float,
+        "metavar": "X",
+        "help": "retry a window whose average log-probability is below this (default -1)",
+    },
+    "no_speech_threshold": {
+        "type": _optional_float,
+        "metavar": "P",
+        "help": "skip a window as silence above this no-speech probability (default 0.6)",
+    },
+    "condition_on_previous_text": {
+        "action": argparse.BooleanOptionalAction,
+        "help": "prompt each window with the text before it (default: on)",
+    },
+    "initial_prompt": {"metavar": "TEXT", "help": "text to prompt the first window with"},
+    "without_timestamps": {
+        "action": "store_true",
+        "help": "no timestamp tokens: one segment per 30 s window",
+    },
+    "max_initial_timestamp": {
+        "type": float,
+        "metavar": "SECONDS",
+        "help": "latest first timestamp of a window (default 1.0)",
+    },
+    "max_new_tokens": {"type": int, "metavar": "N", "help": "at most N tokens per window (224)"},
+    "seed": {"type": int, "metavar": "N", "help": "seed for sampling at temperature > 0"},
+    "use_speculative": {
+        "flag": "--speculative",
+        "action": argparse.BooleanOptionalAction,
+        "help": "speculative decoding (default: on; the output is the same either way)",
+    },
+    "draft_length": {
+        "type": int,
+        "metavar": "K",
+        "help": "fixed draft tokens per verification (default: adaptive)",
+    },
+}
+
+
+def add_option_flags(parser: argparse.ArgumentParser, tasks: tuple[str, ...]) -> None:
+    """One flag per ``TranscribeOptions`` field; left out, a flag keeps the option's default."""
+    for field in fields(TranscribeOptions):
+        spec = dict(_FLAGS[field.name])
+        flag = spec.pop("flag", "--" + field.name.replace("_", "-"))
+        if field.name == "task":
+            spec["choices"] = tasks
+        parser.add_argument(flag, dest=field.name, default=None, **spec)
+
+
+def options_from_args(args: argparse.Namespace) -> TranscribeOptions:
+    """The options the flags ask for (flags left out keep the defaults; not validated yet)."""
+    given = {
+        field.name: getattr(args, field.name)
+        for field in fields(TranscribeOptions)
+        if getattr(args, field.name, None) is not None
+    }
+    if given.get("without_timestamps") is False:
+        del given["without_timestamps"]
+    return TranscribeOptions(**{**_DEFAULTS.__dict__, **given})
+
+
+def flag_fields() -> set[str]:
+    """Option fields that have a flag (the tests compare this with the options)."""
+    return set(_FLAGS)
