@@ -36,3 +36,11 @@ def test_segment_as_dict_rounds_times():
     segment = Segment(0, 0, 1.23456, 2.0, " Hi.", [1], 0.0, -0.123456, 1.5, 0.01)
     data = segment.as_dict()
     assert data["start"] == 1.235 and data["avg_logprob"] == -0.1235 and "words" not in data
+
+
+def test_the_unfinished_tail_is_carried_with_its_times_moved():
+    tokens = [T, 1, T + 100, T + 100, 3, 4]  # "3 4" starts at 2.0 s and is never closed
+    cut = cut_window(tokens, T, 3000)
+    assert cut.advance == 200
+    assert cut.carried == [T, 3, 4]  # the next window starts at 2.0 s: <|2.00|> is <|0.00|>
+    assert cut_window([T, 1, T + 50], T, 3000).carried == []  # a single ending: all done

@@ -65,6 +65,9 @@ class WindowCut:
     pieces: list[Piece]
     advance: int  # log-mel frames the next window starts after this one's start
     single_timestamp_ending: bool
+    # The tokens after the last timestamp pair, which the next window decodes again, with
+    # their timestamps moved to the next window's time (empty when nothing is carried over).
+    carried: list[int] = field(default_factory=list)
 
 
 def cut_window(tokens: list[int], timestamp_begin: int, window_frames: int) -> WindowCut:
@@ -89,12 +92,15 @@ def cut_window(tokens: list[int], timestamp_begin: int, window_frames: int) -> W
                 )
             )
             last = boundary
+        carried: list[int] = []
         if single_ending:
             advance = window_frames
         else:
             # The unfinished text after the last pair is decoded again from its start.
-            advance = (tokens[last - 1] - timestamp_begin) * INPUT_STRIDE
-        return WindowCut(pieces, advance, single_ending)
+            shift = tokens[last - 1] - timestamp_begin
+            advance = shift * INPUT_STRIDE
+            carried = [t - shift if t >= timestamp_begin else t for t in tokens[last:]]
+        return WindowCut(pieces, advance, single_ending, carried)
     duration = window_frames * 0.01  # 10 ms per log-mel frame
     timestamps = [t for t in tokens if t >= timestamp_begin]
     if timestamps and timestamps[-1] != timestamp_begin:

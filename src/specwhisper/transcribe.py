@@ -271,6 +271,7 @@ class Transcriber:
         prompt_reset_since = 0
         next_id = 0
         seek = 0
+        carried: list[int] = []  # for drafts: what the previous window left unfinished
         while seek < content_frames:
             if should_stop is not None and should_stop():
                 raise TranscriptionCancelled("transcription stopped: nobody waits for it")
@@ -285,8 +286,9 @@ class Transcriber:
                 if encoder_out is None:
                     encoder_out = decoder.encode(audio.features)
                 result = decoder.decode(
-                    audio, encoder_out, all_tokens[prompt_reset_since:], info.language
+                    audio, encoder_out, all_tokens[prompt_reset_since:], info.language, carried
                 )
+            carried = []
             if is_silence(result, options):
                 seek += window_frames
             else:
@@ -311,6 +313,7 @@ class Transcriber:
                     next_id += 1
                     all_tokens += piece.tokens
                 seek += cut.advance
+                carried = cut.carried
                 if not options.condition_on_previous_text or result.temperature > 0.5:
                     # Text sampled that freely is a poor prompt for the next window.
                     prompt_reset_since = len(all_tokens)

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..evaluation.datasets import DEFAULT_DEV_SET
+from ..evaluation.datasets import DEFAULT_DEV_SET, LONG_DEV_SET
 from . import MODES
 
 # torch, transformers and matplotlib load inside run_benchmark: building the CLI parser must
@@ -28,13 +28,14 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         default="speculative",
         help="speculative: drafters vs plain greedy; cross: cross-vocabulary drafting and a "
         "draft-length sweep; beam: beam sizes 1-5; peers: transformers assisted generation "
-        "and faster-whisper (default: speculative)",
+        "and faster-whisper; longform: whole long files with timestamps against transformers' "
+        "long-form generate() and faster-whisper (default: speculative)",
     )
     parser.add_argument(
         "--dataset",
-        default=str(DEFAULT_DEV_SET),
+        default=None,
         help="manifest .jsonl, folder of audio + .txt, or hf:NAME[:split] "
-        "(default: the committed dev set)",
+        "(default: the committed dev set; longform: the committed long files)",
     )
     parser.add_argument("--samples", type=int, default=None, help="first N clips only")
     parser.add_argument("--model", default="base", help="main model (default: base)")
@@ -88,6 +89,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     started = time.strftime("%Y%m%d-%H%M%S")
+    if args.dataset is None:
+        args.dataset = str(LONG_DEV_SET if args.mode == "longform" else DEFAULT_DEV_SET)
     utterances = load_dataset(args.dataset, args.samples)
     language = None if args.language == "auto" else args.language
     plan = build_plan(args.mode, args.model, args.draft, threads, language)

@@ -10,11 +10,13 @@ from ..models.loading import ModelUnavailableError, load_model
 from ..models.registry import UnknownModelError, available_offline, resolve
 from . import MODES
 from .systems import (
+    LONG_FORM,
     EncoderFloor,
     FasterWhisper,
     Specwhisper,
     System,
     TransformersGenerate,
+    TransformersLongform,
     faster_whisper_available,
     int8_assistant,
 )
@@ -37,6 +39,13 @@ class Plan:
     baselines: dict[str, str]  # main model -> label of its generate() greedy system
     notes: list[str] = field(default_factory=list)
     greedy: str | None = None  # beam mode: the beam-1 label that latencies are divided by
+    # main model -> label whose tokens "exact" compares with (default: the baseline's). In the
+    # longform mode that is our own plain greedy: the invariant is about the main model's own
+    # greedy output, window by window, and peers differ from it in documented ways.
+    references: dict[str, str] = field(default_factory=dict)
+
+    def reference(self, model: str) -> str:
+        return self.references.get(model, self.baselines[model])
 
 
 def build_plan(
@@ -46,6 +55,8 @@ def build_plan(
     (speculative, cross). Configurations whose weights are missing are left out with a note."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    if mode == "longform":
+        return _longform(model, drafts, threads, language)
     plan = Plan([], {})
     _add_baseline(plan, model, language)
     if mode == "speculative":
@@ -146,3 +157,36 @@ def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
     else:
         for compute_type in ("float32", "int8"):
             plan.systems.append(FasterWhisper(model, language, compute_type, threads))
+
+
+# Drafters timed in the longform mode (the main model's own greedy is always there).
+LONGFORM_DRAFTS = ("self-int8", "tiny.en")
+
+
+def _longform(model: str, drafts: list[str] | None, threads: int, language: str | None) -> Plan:
+    """Whole long files: transformers' sequential long-form generate() (the baseline),
+    specwhisper without a draft (the reference for exactness) and with each drafter, and
+    faster-whisper float32/int8, all greedy with timestamps, conditioning and the same
+    thresholds."""
+    baseline = TransformersLongform(model, language)
+    baseline.role = "baseline"
+    plan = Plan([baseline], {model: baseline.label})
+    plain = Specwhisper(model, "none", language, options=LONG_FORM)
+    plan.systems.append(plain)
+    plan.references[model] = plain.label
+    for draft in dict.fromkeys(drafts or LONGFORM_DRAFTS):
+        _try(
+            plan,
+            f"draft {draft}",
+            lambda d=draft: Specwhisper(model, d, language, options=LONG_FORM),
+        )
+    if not faster_whisper_available():
+        plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
+    elif resolve(model).kind != "bundled":
+        plan.notes.append(f"faster-whisper skipped: {model} is not a bundled CTranslate2 model")
+    else:
+        for compute_type in ("float32", "int8"):
+            plan.systems.append(
+                FasterWhisper(model, language, compute_type, threads, long_form=True)
+            )
+    return plan

@@ -32,6 +32,7 @@ def summarize(runs: list[SystemRun], utterances: list[Utterance], plan: Plan) ->
     rows = []
     for run in runs:
         baseline = by_label[plan.baselines[run.system.model]]
+        reference = by_label[plan.reference(run.system.model)]
         medians = [c.seconds for c in run.clips]
         audio_s = sum(c.audio_s for c in run.clips)
         row: dict = {
@@ -52,6 +53,7 @@ def summarize(runs: list[SystemRun], utterances: list[Utterance], plan: Plan) ->
         if run.system.role == "bound":  # transcribes nothing: only its time means anything
             row.update(dict.fromkeys(("wer", "cer", "exact_match", "acceptance")))
             row.update(dict.fromkeys(("tokens_per_verify", "tokens_generated", "remap")))
+            row.update(dict.fromkeys(("window_exact", "decode_ms_per_token")))
             row["time_split"] = None
             rows.append(row)
             continue
@@ -59,7 +61,7 @@ def summarize(runs: list[SystemRun], utterances: list[Utterance], plan: Plan) ->
         words, chars = sum(e.words for e in counts), sum(e.chars for e in counts)
         same = [
             c.outcome.tokens == b.outcome.tokens
-            for c, b in zip(run.clips, baseline.clips, strict=True)
+            for c, b in zip(run.clips, reference.clips, strict=True)
         ]
         stats = [c.outcome.stats for c in run.clips if c.outcome.stats]
         drafted = sum(s["tokens_drafted"] for s in stats)
@@ -74,6 +76,12 @@ def summarize(runs: list[SystemRun], utterances: list[Utterance], plan: Plan) ->
             else None,
             tokens_per_verify=round(generated / calls, 4) if drafted and calls else None,
             tokens_generated=sum(len(c.outcome.tokens) for c in run.clips),
+            window_exact=_window_exact(run, reference),
+            decode_ms_per_token=round(
+                1000 * sum(s["drafting_s"] + s["verifying_s"] for s in stats) / generated, 3
+            )
+            if stats and generated
+            else None,
             remap=_sum_remap(stats),
             time_split={
                 key: round(sum(s[key] for s in stats) / len(stats), 4) for key in TIME_FIELDS
@@ -83,6 +91,19 @@ def summarize(runs: list[SystemRun], utterances: list[Utterance], plan: Plan) ->
         )
         rows.append(row)
     return rows
+
+
+def _window_exact(run: SystemRun, reference: SystemRun) -> float | None:
+    """Share of the reference's windows (all clips) whose tokens this run has identically at
+    the same place; None when either side does not report windows."""
+    same = total = 0
+    for clip, ref in zip(run.clips, reference.clips, strict=True):
+        if clip.outcome.windows is None or ref.outcome.windows is None:
+            return None
+        for seek, tokens in ref.outcome.windows.items():
+            total += 1
+            same += clip.outcome.windows.get(seek) == tokens
+    return round(same / total, 4) if total else None
 
 
 def _sum_remap(stats: list[dict]) -> dict[str, int] | None:
@@ -99,7 +120,7 @@ def per_clip(runs: list[SystemRun], utterances: list[Utterance], plan: Plan) -> 
     by_label = {run.label: run for run in runs}
     records: dict[str, list[dict]] = {}
     for run in runs:
-        baseline = by_label[plan.baselines[run.system.model]]
+        baseline = by_label[plan.reference(run.system.model)]
         records[run.label] = []
         for clip, base in zip(run.clips, baseline.clips, strict=True):
             errors = error_counts(references[clip.clip], clip.outcome.text)
@@ -186,16 +207,23 @@ def _opt(value: float | None, digits: int = 2, scale: float = 1.0, suffix: str =
 def markdown_tables(rows: list[dict]) -> str:
     """The main table; then remapping (cross drafts) and where time goes (specwhisper)."""
     vs_greedy = any(r["latency_vs_greedy"] is not None for r in rows)
+    windows = any(r.get("window_exact") is not None for r in rows)
     head = "| configuration | total s | ms/clip | RTF | speedup | WER % | CER % | exact |"
-    head += " acceptance | tok/verify |" + (" × greedy |" if vs_greedy else "")
+    head += " windows exact |" if windows else ""
+    head += " acceptance | tok/verify | decode ms/token |" + (" × greedy |" if vs_greedy else "")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         mark = {"baseline": " (baseline)", "bound": " (bound)"}.get(r["role"], "")
         line = (
             f"| {r['system']}{mark} | {r['total_s']:.2f} | {r['mean_clip_s'] * 1000:.0f} | "
             f"{_opt(r['rtf'], 3)} | {r['speedup']:.2f}x | {_opt(r['wer'], 1, 100)} | "
-            f"{_opt(r['cer'], 1, 100)} | {_opt(r['exact_match'])} | {_opt(r['acceptance'])} | "
-            f"{_opt(r['tokens_per_verify'])} |"
+            f"{_opt(r['cer'], 1, 100)} | {_opt(r['exact_match'])} |"
+        )
+        if windows:
+            line += f" {_opt(r.get('window_exact'))} |"
+        line += (
+            f" {_opt(r['acceptance'])} | {_opt(r['tokens_per_verify'])} |"
+            f" {_opt(r.get('decode_ms_per_token'), 1)} |"
         )
         if vs_greedy:
             line += f" {_opt(r['latency_vs_greedy'], 2, suffix='x')} |"
@@ -248,9 +276,13 @@ def write_results(output: Path, payload: dict, tables: str) -> None:
         f"CPU: {env['cpu']}, {env['torch_threads']} threads; clips: {payload['clips']} "
         f"({payload['audio_s']:.1f} s of audio); latency: median of {payload['repeats']} "
         "after one warm-up clip, configurations interleaved clip by clip  ",
-        "Speedup: the main model's transformers `generate()` greedy total / this total; exact: "
-        "share of clips with the same tokens as that greedy output; RTF: seconds per audio "
-        "second; WER/CER after Whisper's English normalizer "
+        "Speedup: the baseline's total / this total (the baseline: transformers "
+        "`generate()` greedy of the main model; long form: its sequential long-form "
+        "`generate()`); exact: share of clips with the same text tokens as the reference "
+        "(that greedy output; long form: specwhisper's own plain greedy), windows exact: share "
+        "of the reference's 30 s windows decoded to the same tokens; decode ms/token: drafting "
+        "+ verifying per generated token; RTF: seconds per audio second; WER/CER after "
+        "Whisper's English normalizer "
         f"(spelling table: {env['spelling_mapping']['source']})",
         "",
     ]

@@ -19,6 +19,9 @@ class Outcome:
     tokens: list[int]  # main-model text tokens (no prompt, no end-of-text)
     text: str
     stats: dict = field(default_factory=dict)  # SpecStats.as_dict() for specwhisper systems
+    # Long form: each decoded window's kept tokens (timestamps included), keyed by the window's
+    # start frame; what "identical window by window" compares. None when not observable.
+    windows: dict[int, list[int]] | None = None
 
 
 class System(Protocol):
@@ -40,6 +43,11 @@ SHORT_FORM = {
     "no_speech_threshold": None,
     "condition_on_previous_text": False,
 }
+# Long form as every peer runs it in the `longform` mode: timestamps, conditioning on earlier
+# text, openai-whisper's thresholds (a window may be skipped as silence), greedy only: with a
+# fallback to sampling, no two systems would be comparable token for token.
+LONG_FORM = {"temperature": (0.0,)}
+THRESHOLDS = {"no_speech": 0.6, "logprob": -1.0, "compression_ratio": 2.4}
 
 
 class Specwhisper:
@@ -84,7 +92,10 @@ class Specwhisper:
             draft_length=self.draft_length,
             **self.options,
         )
-        return Outcome(result.tokens, result.text, result.stats.as_dict())
+        windows: dict[int, list[int]] = {}
+        for segment in result.segments:
+            windows.setdefault(segment.seek, []).extend(segment.tokens)
+        return Outcome(result.tokens, result.text, result.stats.as_dict(), windows)
 
 
 class TransformersGenerate:
@@ -124,6 +135,54 @@ class TransformersGenerate:
             self.beam_size,
             assistant=self.assistant,
         )
+        text = self.main.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        return Outcome(tokens, text)
+
+
+class TransformersLongform:
+    """transformers' own sequential long-form ``generate()`` over a whole file: timestamps,
+    conditioning on earlier text, the same thresholds, greedy (as a user would run it)."""
+
+    role = "system"  # the plan marks it "baseline" in the longform mode
+
+    def __init__(self, model: str, language: str | None = "en", label: str | None = None):
+        self.main = load_model(model)
+        self.model = model
+        self.language = language if self.main.multilingual else None
+        self.label = label or f"transformers long-form generate {model}"
+        self.config = {"engine": "transformers", "long_form": True, "beam_size": 1}
+
+    def __call__(self, audio_path: Path) -> Outcome:
+        audio = load_audio(audio_path)
+        extractor = self.main.feature_extractor
+        if len(audio) > extractor.n_samples:  # long form: the whole file, with its mask
+            inputs = extractor(
+                audio,
+                sampling_rate=16000,
+                return_tensors="pt",
+                truncation=False,
+                padding="longest",
+                return_attention_mask=True,
+            )
+        else:  # what transformers' own pipeline does with a clip of one window
+            inputs = extractor(
+                audio, sampling_rate=16000, return_tensors="pt", return_attention_mask=True
+            )
+        kwargs: dict = {
+            "return_timestamps": True,
+            "condition_on_prev_tokens": True,
+            "temperature": 0.0,
+            "no_speech_threshold": THRESHOLDS["no_speech"],
+            "logprob_threshold": THRESHOLDS["logprob"],
+            "compression_ratio_threshold": THRESHOLDS["compression_ratio"],
+        }
+        if self.language:
+            kwargs.update(language=self.language, task="transcribe")
+        output = self.main.model.generate(
+            inputs.input_features, attention_mask=inputs.attention_mask, **kwargs
+        )
+        sequence = output[0] if not isinstance(output, dict) else output["sequences"][0]
+        tokens = [t for t in sequence.tolist() if t < self.main.special.eot]
         text = self.main.tokenizer.decode(tokens, skip_special_tokens=True).strip()
         return Outcome(tokens, text)
 
@@ -168,7 +227,14 @@ class FasterWhisper:
 
     role = "system"
 
-    def __init__(self, model: str, language: str | None, compute_type: str, threads: int) -> None:
+    def __init__(
+        self,
+        model: str,
+        language: str | None,
+        compute_type: str,
+        threads: int,
+        long_form: bool = False,
+    ) -> None:
         from faster_whisper import WhisperModel
 
         self.whisper = WhisperModel(
@@ -180,18 +246,34 @@ class FasterWhisper:
         self.model = model
         self.label = f"faster-whisper {model} {compute_type}"
         self.language = language
-        self.config = {"engine": "faster-whisper", "compute_type": compute_type, "beam_size": 1}
+        self.long_form = long_form
+        self.config = {
+            "engine": "faster-whisper",
+            "compute_type": compute_type,
+            "beam_size": 1,
+            "long_form": long_form,
+        }
 
     def __call__(self, audio_path: Path) -> Outcome:
+        if self.long_form:  # timestamps, conditioning and thresholds, as our long form
+            options = {
+                "without_timestamps": False,
+                "condition_on_previous_text": True,
+                "no_speech_threshold": THRESHOLDS["no_speech"],
+                "log_prob_threshold": THRESHOLDS["logprob"],
+                "compression_ratio_threshold": THRESHOLDS["compression_ratio"],
+            }
+        else:  # as transformers' short-form generate()
+            options = {"without_timestamps": True, "condition_on_previous_text": False}
         segments, _ = self.whisper.transcribe(
             load_audio(audio_path),
             language=self.language,
             beam_size=1,
-            without_timestamps=True,
-            condition_on_previous_text=False,
             vad_filter=False,
             temperature=0.0,
+            **options,
         )
         segments = list(segments)  # a lazy generator: decoding happens here, inside the timing
-        tokens = [t for s in segments for t in s.tokens]
+        eot = load_model(self.model).special.eot  # timestamps and specials are not text
+        tokens = [t for s in segments for t in s.tokens if t < eot]
         return Outcome(tokens, "".join(s.text for s in segments).strip())

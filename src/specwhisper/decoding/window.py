@@ -105,9 +105,11 @@ class WindowDecoder:
         encoder_out: torch.Tensor,
         previous: list[int],
         language: str,
+        carried: list[int] | None = None,
     ) -> WindowResult:
         """The window's result at the first temperature that passes the thresholds (or the
-        last one tried). ``previous``: earlier tokens to condition on (may be empty)."""
+        last one tried). ``previous``: earlier tokens to condition on (may be empty);
+        ``carried``: the previous window's unfinished tail, for drafts (may be empty)."""
         main, options, stats = self.main, self.options, self.stats
         stats.windows += 1
         prompt = build_prompt(main, language, options.task, previous, self.timestamps)
@@ -118,7 +120,9 @@ class WindowDecoder:
         cross_kv = cross_key_values(main.model, encoder_out)
         stats.verifying_s += time.perf_counter() - projected
         decoder = CachedDecoder(main.model, encoder_out, cross_kv=cross_kv)
-        session = self._session(audio, encoder_out, cross_kv, prompt, previous, language)
+        session = self._session(
+            audio, encoder_out, cross_kv, prompt, previous, language, carried or []
+        )
         no_speech_prob: float | None = None
         result: WindowResult | None = None
         for attempt, temperature in enumerate(options.temperature):
@@ -141,7 +145,7 @@ class WindowDecoder:
         assert result is not None  # options.temperature is never empty
         return result
 
-    def _session(self, audio, encoder_out, cross_kv, prompt, previous, language):
+    def _session(self, audio, encoder_out, cross_kv, prompt, previous, language, carried=()):
         if self.drafter is None or not self.options.use_speculative:
             return None
         context = WindowContext(
@@ -154,6 +158,7 @@ class WindowDecoder:
             task=self.options.task,
             options=self.options,
             main_cross_kv=cross_kv,
+            carried=list(carried),
         )
         session = self.drafter.start(context)
         self.stats.draft_encoder_s += session.encoder_s

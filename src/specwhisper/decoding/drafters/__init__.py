@@ -8,7 +8,9 @@ from ...errors import DraftError
 from ...models.loading import WhisperBundle, load_model
 from .base import Drafter, DraftSession, WindowContext
 from .cross_vocab import CrossVocabDrafter
+from .hybrid import HybridDrafter
 from .model_draft import ModelDrafter
+from .ngram import NgramDrafter
 from .self_int8 import SelfInt8Drafter
 
 __all__ = [
@@ -20,7 +22,7 @@ __all__ = [
     "DraftError",
 ]
 
-DRAFT_CHOICES = ("auto", "none", "self-int8", "<model name>")
+DRAFT_CHOICES = ("auto", "none", "self-int8", "ngram", "ngram+<draft>", "<model name>")
 
 
 def int8_available() -> bool:
@@ -28,11 +30,19 @@ def int8_available() -> bool:
 
 
 def make_drafter(spec: str | None, main: WhisperBundle) -> Drafter | None:
-    """``none``, ``auto``, ``self-int8``, or a model name (same tokenizer -> ``model`` drafter,
-    another tokenizer -> ``cross`` drafter). ``auto`` is the fastest lossless choice measured on
+    """``none``, ``auto``, ``self-int8``, ``ngram`` (prompt lookup), ``ngram+DRAFT`` (lookup
+    first, then DRAFT), or a model name (same tokenizer -> ``model`` drafter, another tokenizer
+    -> ``cross`` drafter). ``auto`` is the fastest lossless choice measured on
     a CPU: the main model's own int8 decoder (bench/results has the figures)."""
     if spec is None or spec == "none":
         return None
+    if spec == "ngram":
+        return NgramDrafter()
+    if spec.startswith("ngram+"):
+        model = make_drafter(spec.removeprefix("ngram+"), main)
+        if model is None or isinstance(model, NgramDrafter | HybridDrafter):
+            raise DraftError(f"{spec!r}: after ngram+ name a model draft, such as self-int8")
+        return HybridDrafter(model)
     if spec == "auto":
         return SelfInt8Drafter(main) if int8_available() else None
     if spec == "self-int8":

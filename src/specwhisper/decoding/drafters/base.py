@@ -7,7 +7,7 @@ batched, several rows) at once, and nothing of one window leaks into the next.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -35,6 +35,9 @@ class WindowContext:
     # The main decoder's cross-attention keys/values: a draft that shares the main encoder
     # output reads them instead of projecting its own.
     main_cross_kv: CrossKV | None = None
+    # Tokens the previous window sampled after its last timestamp pair, timestamps moved to
+    # this window's time: openai-whisper's seek decodes that text again here (may be empty).
+    carried: list[int] = field(default_factory=list)
 
 
 @runtime_checkable
