@@ -9,6 +9,7 @@ from ..decoding.drafters import DraftError
 from ..models.loading import ModelUnavailableError, load_model
 from ..models.registry import UnknownModelError, available_offline, resolve
 from . import MODES
+from .original import choose_lineup
 from .systems import (
     EncoderFloor,
     FasterWhisper,
@@ -37,16 +38,24 @@ class Plan:
     baselines: dict[str, str]  # main model -> label of its generate() greedy system
     notes: list[str] = field(default_factory=list)
     greedy: str | None = None  # beam mode: the beam-1 label that latencies are divided by
+    model: str = ""  # the main model that ran (``--model``, else the mode's line-up)
 
 
 def build_plan(
-    mode: str, model: str, drafts: list[str] | None, threads: int, language: str | None = "en"
+    mode: str,
+    model: str | None,
+    drafts: list[str] | None,
+    threads: int,
+    language: str | None = "en",
 ) -> Plan:
-    """The configurations of ``mode`` for main model ``model``; ``drafts`` narrows the drafters
-    (speculative, cross). Configurations whose weights are missing are left out with a note."""
+    """The configurations of ``mode`` for main model ``model`` (None: the mode's line-up, see
+    ``original``); ``drafts`` narrows the drafters (speculative, cross, v3). Configurations
+    whose weights are missing are left out with a note."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    plan = Plan([], {})
+    lineup = choose_lineup(mode, model, drafts, DEFAULT_DRAFTS)
+    model, drafts = lineup.model, lineup.drafts
+    plan = Plan([], {}, notes=[lineup.note] if lineup.note else [], model=model)
     _add_baseline(plan, model, language)
     if mode == "speculative":
         plan.systems.append(EncoderFloor(model))
@@ -54,7 +63,7 @@ def build_plan(
         names = [d.format(model=model) for d in (drafts or DEFAULT_DRAFTS)]
         for draft in dict.fromkeys(names):  # ordered and without repeats
             _try(plan, f"draft {draft}", lambda d=draft: Specwhisper(model, d, language))
-    elif mode == "cross":
+    elif mode in ("cross", "v3"):  # v3: the original project's name for the cross pair
         _cross(plan, model, drafts, language)
     elif mode == "beam":
         for beam in BEAM_SIZES:
