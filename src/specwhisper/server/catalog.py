@@ -6,10 +6,18 @@ and keeps clients from making the server load arbitrary hub ids or folders (unle
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from ..models.registry import PRESETS, UnknownModelError, available_offline, known_names, resolve
+from ..models.local import hub_offline
+from ..models.registry import (
+    PRESETS,
+    UnknownModelError,
+    available_offline,
+    known_names,
+    resolve,
+    resolve_pair,
+    unavailable_message,
+)
 from .errors import ApiError, api_error
 from .settings import ServerSettings
 
@@ -28,11 +36,6 @@ class ModelKey:
 
     def label(self) -> str:
         return f"{self.model}:{self.draft}"
-
-
-def hub_offline() -> bool:
-    """True when the hub is switched off, so a model missing from its cache cannot load."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 class Catalog:
@@ -58,10 +61,8 @@ class Catalog:
         draft = (draft or "").strip() or None
         if model == OPENAI_MODEL:
             model = self.settings.default_model
-        if model in PRESETS:
-            main, preset_draft = PRESETS[model]
-            # As in Transcriber: "auto" with a preset means the preset's own draft.
-            draft = preset_draft if draft in (None, "auto") else draft
+        if model in PRESETS:  # as in Transcriber: "auto" means the preset's own draft
+            main, draft = resolve_pair(model, draft)
         else:
             main, draft = model, draft or self.settings.default_draft
         self._check(main, "model")
@@ -83,18 +84,11 @@ class Catalog:
             source = resolve(name)
         except UnknownModelError as error:  # its message lists the valid names
             raise api_error(error, param) from None
-        if source.kind == "hub" and hub_offline() and not available_offline(source):
-            raise ApiError(
-                400,
-                f"model {name!r} ({source.location}) needs a network to download it from the "
-                "Hugging Face hub, and this server is offline (HF_HUB_OFFLINE is set); "
-                f"offline models: {', '.join(self.offline_names())}",
-                "model_unavailable",
-                param,
-            )
-
-    def offline_names(self) -> list[str]:
-        return [name for name in known_names() if available_offline(resolve(name))]
+        # Weights neither in the models folder nor in the Hugging Face cache ("hub") cannot load
+        # on an offline server: say so now, with the ways to provide them, not after a wait.
+        if source.kind == "hub" and hub_offline():
+            reason = "this server is offline (HF_HUB_OFFLINE is set)"
+            raise ApiError(400, unavailable_message(source, reason), "model_unavailable", param)
 
     def describe(self) -> list[dict]:
         """Every name clients may send: source, offline availability, description."""

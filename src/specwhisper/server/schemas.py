@@ -115,7 +115,7 @@ class HealthResponse(BaseModel):
 
 class ModelInfo(BaseModel):
     name: str
-    source: str = Field(description="bundled, hub, folder, preset or alias")
+    source: str = Field(description="bundled, folder, cache (Hugging Face), hub, preset or alias")
     offline: bool = Field(description="usable without a network")
     description: str
 
