@@ -50,9 +50,9 @@ def _check_speedups(rows):
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(ValueError, match="speculative, cross, beam, peers, v3"):
+    with pytest.raises(ValueError, match="speculative, cross, beam, peers, v3, longform"):
         build_plan("fastest", "base", None, 2)
-    assert MODES == ("speculative", "cross", "beam", "peers", "v3")
+    assert MODES == ("speculative", "cross", "beam", "peers", "v3", "longform")
 
 
 def test_speculative_mode_through_the_cli(manifest, tmp_path, capsys):

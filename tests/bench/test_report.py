@@ -42,6 +42,8 @@ ROW_KEYS = {
     "tokens_generated": (int, type(None)),
     "remap": (dict, type(None)),
     "time_split": (dict, type(None)),
+    "window_exact": (float, type(None)),
+    "decode_ms_per_token": (float, type(None)),
 }
 
 
@@ -147,6 +149,10 @@ def test_summary_rows_are_computed_from_measurements(folder_set, clock):
         "draft_eot": 2,
     }
     assert fast["time_split"]["verifying_s"] == pytest.approx(0.2)
+    # (drafting 0.1 s + verifying 0.2 s) per clip over the tokens generated in both clips.
+    generated = sum(c.outcome.stats["tokens_generated"] for c in runs[1].clips)
+    assert fast["decode_ms_per_token"] == pytest.approx(1000 * 0.3 * 2 / generated, rel=1e-3)
+    assert fast["window_exact"] is None  # short clips report no windows
     assert base["acceptance"] is None and base["remap"] is None
     tables = markdown_tables(rows)
     assert "| base (baseline) | 6.00 |" in tables and "| fast | 3.00 | 1500 |" in tables
