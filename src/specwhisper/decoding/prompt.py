@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ..models.loading import WhisperBundle
-from .kv_decoder import CachedDecoder
+from .lean_decoder import LeanDecoder
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def detect_language(bundle: WhisperBundle, encoder_out: torch.Tensor | None) -> 
     if not bundle.multilingual:
         return "en", 1.0
     assert encoder_out is not None, "a multilingual model needs the encoder output"
-    logits = CachedDecoder(bundle.model, encoder_out).forward([bundle.special.sot])[-1]
+    logits = LeanDecoder(bundle.model, encoder_out).forward([bundle.special.sot])[-1]
     codes = list(bundle.special.languages)
     ids = torch.tensor([bundle.special.languages[c] for c in codes])
     probs = logits[ids].float().softmax(dim=-1)

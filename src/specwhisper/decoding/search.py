@@ -16,7 +16,7 @@ import torch
 
 from .draft_length import DraftLengthChooser
 from .drafters.base import DraftSession
-from .kv_decoder import CachedDecoder
+from .lean_decoder import LeanDecoder
 from .logit_filters import LogitFilters
 from .options import MAX_DRAFT_LENGTH, SpecStats
 from .prompt import Prompt
@@ -32,7 +32,7 @@ class SearchResult:
 
 @torch.inference_mode()
 def search(
-    decoder: CachedDecoder,
+    decoder: LeanDecoder,
     filters: LogitFilters,
     prompt: Prompt,
     sample_len: int,

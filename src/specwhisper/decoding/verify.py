@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .kv_decoder import CachedDecoder
+from .lean_decoder import LeanDecoder
 from .logit_filters import LogitFilters
 
 
@@ -64,7 +64,7 @@ class Verdict:
 
 
 def verify(
-    main: CachedDecoder,
+    main: LeanDecoder,
     filters: LogitFilters,
     sequence: list[int],
     sampled_from: int,

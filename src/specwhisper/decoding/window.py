@@ -19,7 +19,8 @@ from ..models.loading import WhisperBundle
 from .beam import generate_window
 from .draft_length import DraftLengthChooser
 from .drafters.base import Drafter, DraftSession, WindowContext
-from .kv_decoder import CachedDecoder, cross_key_values, encode
+from .kv_decoder import cross_key_values, encode
+from .lean_decoder import LeanDecoder
 from .logit_filters import LogitFilters, build_filters, timestamp_begin
 from .options import SpecStats, TranscribeOptions, WindowResult
 from .prompt import Prompt, build_prompt, max_previous_tokens
@@ -119,7 +120,7 @@ class WindowDecoder:
         projected = time.perf_counter()
         cross_kv = cross_key_values(main.model, encoder_out)
         stats.verifying_s += time.perf_counter() - projected
-        decoder = CachedDecoder(main.model, encoder_out, cross_kv=cross_kv)
+        decoder = LeanDecoder(main.model, encoder_out, cross_kv=cross_kv)
         session = self._session(
             audio, encoder_out, cross_kv, prompt, previous, language, carried or []
         )
@@ -166,7 +167,7 @@ class WindowDecoder:
 
     def _sample(
         self,
-        decoder: CachedDecoder,
+        decoder: LeanDecoder,
         prompt: Prompt,
         session: DraftSession | None,
         temperature: float,
@@ -206,7 +207,7 @@ class WindowDecoder:
         return SearchResult(best.tokens, best.sum_logprob, no_speech)
 
     def _beam(
-        self, features: torch.Tensor, decoder: CachedDecoder, prompt: Prompt, first: bool
+        self, features: torch.Tensor, decoder: LeanDecoder, prompt: Prompt, first: bool
     ) -> SearchResult:
         """transformers' beam search over the window, then one forward pass of ours over its
         tokens for the numbers the thresholds need."""
@@ -249,7 +250,7 @@ def _score(result: SearchResult) -> float:
 
 @torch.inference_mode()
 def score_tokens(
-    decoder: CachedDecoder,
+    decoder: LeanDecoder,
     filters: LogitFilters,
     prompt: Prompt,
     tokens: list[int],

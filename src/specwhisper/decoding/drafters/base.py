@@ -13,8 +13,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from ..draft_decoder import DraftDecoder
 from ..kv_decoder import CachedDecoder, CrossKV
+from ..lean_decoder import LeanDecoder
 from ..logit_filters import LogitFilters
 from ..options import TranscribeOptions
 from ..verify import NO_PROPOSAL, Proposal, Sampling
@@ -83,7 +83,7 @@ class DraftModelSession:
 
     def __init__(
         self,
-        decoder: CachedDecoder | DraftDecoder,
+        decoder: CachedDecoder | LeanDecoder,
         filters: LogitFilters,
         prompt: list[int],
         eot: int,

@@ -15,8 +15,8 @@ import torch
 from ...audio import SAMPLE_RATE
 from ...features import HOP_LENGTH, log_mel
 from ...models.loading import WhisperBundle
-from ..draft_decoder import DraftDecoder
-from ..kv_decoder import CachedDecoder, encode_window
+from ..kv_decoder import encode_window
+from ..lean_decoder import LeanDecoder
 from ..logit_filters import build_filters
 from ..prompt import build_prompt
 from .base import DraftModelSession, WindowContext
@@ -73,12 +73,11 @@ class ModelDrafter:
 
     def start(self, context: WindowContext) -> DraftModelSession:
         encoder_out, elapsed = self.encode(context)
-        if self.shares_main_encoder:
-            # The main model drafting for itself runs exactly the verifier's code path, so
-            # that "everything is accepted" tests the loop and nothing else.
-            decoder = CachedDecoder(self.model, encoder_out, cross_kv=context.main_cross_kv)
-        else:
-            decoder = DraftDecoder(self.model, encoder_out)
+        # The main model drafting for itself runs exactly the verifier's code path (the main
+        # cross-attention keys/values included), so that "everything is accepted" tests the
+        # loop and nothing else.
+        cross_kv = context.main_cross_kv if self.shares_main_encoder else None
+        decoder = LeanDecoder(self.model, encoder_out, cross_kv=cross_kv)
         filters = build_filters(self.draft, context.options)
         return DraftModelSession(
             decoder, filters, self.draft_prompt(context), self.draft.special.eot, elapsed

@@ -2,9 +2,9 @@
 
 It reads the main model's encoder output, so drafting costs no second encoder pass, and it
 agrees with the fp32 model on almost every token (the prototype measured 0.95 acceptance).
-Its cross-attention reads the main model's own fp32 keys/values of that output (computed once
-per utterance for verification anyway) instead of projecting int8 ones, and it runs on the lean
-``DraftDecoder``.
+Its cross-attention reads the main model's own keys/values of that output (computed once per
+window for verification anyway) instead of projecting int8 ones, and it runs on the
+``LeanDecoder``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,15 @@ import warnings
 import torch
 from torch import nn
 
+from ...hardware import native_bf16
 from ...models.loading import WhisperBundle
-from ..draft_decoder import DraftDecoder
+from ..lean_decoder import LeanDecoder, fuse_decoder
 from ..logit_filters import build_filters
 from .base import DraftModelSession, WindowContext
 
 
 class _DecoderOnly(nn.Module):
-    """Quacks like a Whisper for CachedDecoder: ``.model.decoder`` and ``.proj_out``."""
+    """Quacks like a Whisper for LeanDecoder: ``.model.decoder`` and ``.proj_out``."""
 
     def __init__(self, decoder: nn.Module, proj_out: nn.Module) -> None:
         super().__init__()
@@ -32,15 +33,24 @@ class _DecoderOnly(nn.Module):
 
 
 def quantized_copy(module: nn.Module) -> nn.Module:
-    """An int8 (dynamic) copy of every linear layer in ``module``; the original is untouched."""
+    """An int8 (dynamic) copy of every linear layer in ``module``; the original is untouched.
+    A decoder's self-attention projections are fused first (``lean_decoder.fuse_qkv``), and
+    the separate ones dropped from the copy: only the lean decoder runs it."""
+    module = copy.deepcopy(module).eval()
+    decoder = getattr(getattr(module, "model", None), "decoder", None)
+    if decoder is not None:
+        fuse_decoder(decoder)
     with warnings.catch_warnings():
         # torch.ao's eager quantization is deprecated in favour of torchao, but it is what the
         # pinned torch ships, and it is fast: keep the warnings out of users' output.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        return torch.ao.quantization.quantize_dynamic(
-            copy.deepcopy(module).eval(), {nn.Linear}, dtype=torch.qint8
-        )
+        quantized = torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
+    if decoder is not None:
+        for layer in quantized.model.decoder.layers:
+            for name in ("q_proj", "k_proj", "v_proj"):
+                setattr(layer.self_attn, name, nn.Identity())
+    return quantized
 
 
 def quantized_decoder(main: WhisperBundle) -> nn.Module:
@@ -59,8 +69,13 @@ class SelfInt8Drafter:
         self.module = quantized_decoder(main)
 
     def start(self, context: WindowContext) -> DraftModelSession:
-        decoder = DraftDecoder(
-            self.module, context.main_encoder_out, cross_kv=context.main_cross_kv
+        # bfloat16 cross-attention: half the memory traffic of the draft's largest reads,
+        # where the processor has bf16 arithmetic (the verifier keeps float32).
+        decoder = LeanDecoder(
+            self.module,
+            context.main_encoder_out,
+            cross_kv=context.main_cross_kv,
+            cross_dtype=torch.bfloat16 if native_bf16() else torch.float32,
         )
         filters = build_filters(self.main, context.options)
         return DraftModelSession(decoder, filters, list(context.main_prompt), self.main.special.eot)

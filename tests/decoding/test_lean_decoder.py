@@ -1,11 +1,10 @@
-"""The lean draft decoder computes what transformers' decoder computes, and rolls back."""
+"""The lean decoder computes what transformers' decoder computes, and rolls back."""
 
 import numpy as np
 import pytest
 import torch
 from window_helpers import decode_window
 
-from specwhisper.decoding.draft_decoder import DraftDecoder
 from specwhisper.decoding.drafters.model_draft import draft_frames
 from specwhisper.decoding.drafters.self_int8 import quantized_decoder
 from specwhisper.decoding.kv_decoder import (
@@ -14,6 +13,7 @@ from specwhisper.decoding.kv_decoder import (
     encode,
     encode_window,
 )
+from specwhisper.decoding.lean_decoder import LeanDecoder
 from specwhisper.features import log_mel
 
 TOKENS = [440, 1029, 257, 1500, 13, 286, 50, 9]
@@ -38,7 +38,7 @@ def test_lean_logits_equal_transformers_logits(name, request):
         encoder_out = encode(bundle.model, log_mel(_audio(), bundle))
         sequence = _prompt(bundle) + TOKENS
         reference = CachedDecoder(bundle.model, encoder_out).forward(sequence)
-        lean = DraftDecoder(bundle.model, encoder_out)
+        lean = LeanDecoder(bundle.model, encoder_out)
         # Several tokens at once, then one at a time: both mask paths.
         split = len(sequence) - 3
         logits = torch.cat(
@@ -53,7 +53,7 @@ def test_crop_rolls_back_to_an_earlier_position(tiny_en):
     with torch.inference_mode():
         encoder_out = encode(tiny_en.model, log_mel(_audio(), tiny_en))
         sequence = _prompt(tiny_en) + TOKENS
-        decoder = DraftDecoder(tiny_en.model, encoder_out)
+        decoder = LeanDecoder(tiny_en.model, encoder_out)
         fresh = decoder.forward(sequence)
         decoder.crop(4)
         assert decoder.length == 4
@@ -77,7 +77,7 @@ def test_shared_cross_kv_from_the_fp32_main(base, dev_set, dev_audio):
         # Prefilled cross keys/values are exactly what the decoder would compute itself.
         recomputed = CachedDecoder(base.model, encoder_out).forward(sequence)
         assert torch.equal(main_logits, recomputed)
-        draft = DraftDecoder(quantized_decoder(base), cross_kv=cross_kv)
+        draft = LeanDecoder(quantized_decoder(base), cross_kv=cross_kv)
         draft_logits = draft.forward(sequence)
     text_rows = slice(len(prompt) - 1, len(sequence) - 1)  # rows that predict the transcript
     predicted = draft_logits[text_rows].argmax(-1).tolist()
