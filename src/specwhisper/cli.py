@@ -32,7 +32,15 @@ def _add_transcribe(commands: argparse._SubParsersAction) -> None:
         "--model", default="base", help="model name, hub id, folder or preset (default: base)"
     )
     parser.add_argument(
-        "--draft", default="auto", help="auto (default), none, self-int8, or a draft model name"
+        "--draft",
+        default="auto",
+        help="auto (default), none, self-int8, ngram, ngram+DRAFT, or a draft model name",
+    )
+    parser.add_argument(
+        "--compute-type",
+        default="float32",
+        choices=("float32", "int8"),
+        help="the main model in float32 (default) or 8-bit integers (faster, its own output)",
     )
     add_option_flags(parser, tasks=TASKS)
     parser.add_argument("--output-format", default="text", choices=OUTPUT_FORMATS)
@@ -63,8 +71,9 @@ def _transcribe(args: argparse.Namespace) -> int:
     # Cheap checks first: names, then every input's header, before a model loads.
     model, draft = resolve_pair(args.model, args.draft)
     resolve(model)
-    if draft not in ("auto", "none", "self-int8"):
-        resolve(draft)
+    model_draft = draft.removeprefix("ngram+")
+    if model_draft not in ("auto", "none", "self-int8", "ngram"):
+        resolve(model_draft)
     failures = 0
     streams = []
     for path in args.files:
@@ -77,7 +86,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from .transcribe import Transcriber
 
-    transcriber = Transcriber(model, draft, threads=args.threads)
+    transcriber = Transcriber(model, draft, threads=args.threads, compute_type=args.compute_type)
     options = transcriber.options(options_from_args(args))  # bad values: exit 2 (main)
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)

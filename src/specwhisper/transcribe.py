@@ -42,6 +42,7 @@ from .features import (
     WindowFeatures,
     prepare_audio,
 )
+from .models.int8 import COMPUTE_TYPES, int8_bundle
 from .models.loading import load_model
 from .models.registry import resolve_pair
 from .segments import Segment, cut_window
@@ -126,18 +127,32 @@ class Transcriber:
 
     ``model`` is a model name, hub id or folder, or a preset (``default``, ``v2``, ``v3``), in
     which case ``draft`` defaults to the preset's draft. ``draft`` is ``auto`` (the fastest
-    lossless choice), ``none``, ``self-int8`` or a model name. The drafter holds weights only,
-    and every window gets its own caches; what is shared across calls is the draft-length
-    statistics, which learn this machine's costs.
+    lossless choice), ``none``, ``self-int8``, ``ngram``, ``ngram+DRAFT`` or a model name.
+    ``compute_type`` ``int8`` runs the main model in 8-bit integers (``models/int8.py``): the
+    output is then that int8 model's own greedy output, with or without a draft. The drafter
+    holds weights only, and every window gets its own caches; what is shared across calls is
+    the draft-length statistics, which learn this machine's costs.
     """
 
     def __init__(
-        self, model: str = "base", draft: str | None = "auto", threads: int | None = None
+        self,
+        model: str = "base",
+        draft: str | None = "auto",
+        threads: int | None = None,
+        compute_type: str = "float32",
     ) -> None:
+        if compute_type not in COMPUTE_TYPES:
+            raise OptionsError(
+                f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, not {compute_type!r}",
+                "compute_type",
+            )
         set_threads(threads)
         model, draft = resolve_pair(model, draft)
-        self.main = load_model(model)
-        self.drafter = make_drafter(draft, self.main)
+        weights = load_model(model)
+        self.compute_type = compute_type
+        # Drafts are built from the float weights: a draft's int8 copy is its own.
+        self.main = int8_bundle(weights) if compute_type == "int8" else weights
+        self.drafter = make_drafter(draft, weights)
         self.filters = MelFilters(self.main)
         self.chooser = DraftLengthChooser(MAX_DRAFT_LENGTH)
         self._lock = threading.Lock()  # one window at a time: the chooser is shared

@@ -32,7 +32,7 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("SPECWHISPER_MAX_UPLOAD_BYTES", "1000")
     settings = ServerSettings()
     assert settings.default_model == "tiny.en" and settings.default_draft == "auto"
-    assert settings.preload_pairs() == [("base", "self-int8"), ("tiny.en", None)]
+    assert settings.preload_pairs() == [("base", "self-int8", None), ("tiny.en", None, None)]
     assert (settings.max_queue, settings.request_timeout, settings.max_upload_bytes) == (
         3,
         2.5,

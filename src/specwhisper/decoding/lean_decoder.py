@@ -77,6 +77,10 @@ class LeanDecoder:
             cross_kv = cross_key_values(model, encoder_out)
         self.decoder = model.model.decoder
         fuse_decoder(self.decoder)
+        # An int8 main model (models/int8.py) quantizes each row's activations: a rounding
+        # difference of 1e-7 upstream can move an int8 value, so its attention must give a row
+        # bit for bit what it gives that row decoded alone. Float models skip this (cost).
+        self.row_invariant = bool(getattr(model, "row_invariant", False))
         self.output_layer = model.proj_out
         self.cross_dtype = cross_dtype
         self.cross_kv = [(k.to(cross_dtype), v.to(cross_dtype)) for k, v in cross_kv]
@@ -116,22 +120,48 @@ class LeanDecoder:
             query = self._heads(qkv[..., :width] * self.scaling)
             self.keys[index][:, :, start:end] = self._heads(qkv[..., width : 2 * width])
             self.values[index][:, :, start:end] = self._heads(qkv[..., 2 * width :])
-            mixed = F.scaled_dot_product_attention(
-                query,
-                self.keys[index][:, :, :end],
-                self.values[index][:, :, :end],
-                attn_mask=mask,
-                scale=1.0,  # the query is already scaled, as in transformers
-            )
+            keys, values = self.keys[index], self.values[index]
+            if self.row_invariant and len(tokens) > 1:
+                # Row i sees positions up to start + i: the call decoding it alone makes.
+                mixed = torch.cat(
+                    [
+                        F.scaled_dot_product_attention(
+                            query[:, :, i : i + 1],
+                            keys[:, :, : start + i + 1],
+                            values[:, :, : start + i + 1],
+                            scale=1.0,
+                        )
+                        for i in range(len(tokens))
+                    ],
+                    dim=2,
+                )
+            else:
+                mixed = F.scaled_dot_product_attention(
+                    query,
+                    keys[:, :, :end],
+                    values[:, :, :end],
+                    attn_mask=mask,
+                    scale=1.0,  # the query is already scaled, as in transformers
+                )
             hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(hidden.shape))
 
             attention = layer.encoder_attn
             normed = layer.encoder_attn_layer_norm(hidden)
-            query = self._heads(attention.q_proj(normed) * self.scaling)
+            query = self._heads(attention.q_proj(normed) * self.scaling).to(self.cross_dtype)
             keys, values = self.cross_kv[index]
-            mixed = F.scaled_dot_product_attention(
-                query.to(self.cross_dtype), keys, values, scale=1.0
-            ).to(hidden.dtype)
+            if self.row_invariant and len(tokens) > 1:
+                mixed = torch.cat(
+                    [
+                        F.scaled_dot_product_attention(
+                            query[:, :, i : i + 1], keys, values, scale=1.0
+                        )
+                        for i in range(len(tokens))
+                    ],
+                    dim=2,
+                )
+            else:
+                mixed = F.scaled_dot_product_attention(query, keys, values, scale=1.0)
+            mixed = mixed.to(hidden.dtype)
             hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(hidden.shape))
 
             normed = layer.final_layer_norm(hidden)

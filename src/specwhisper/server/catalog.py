@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..models.int8 import COMPUTE_TYPES
 from ..models.local import hub_offline
 from ..models.registry import (
     PRESETS,
@@ -24,7 +25,7 @@ from .settings import ServerSettings
 # OpenAI's model name; clients written for OpenAI send it, and here it means the default model.
 OPENAI_MODEL = "whisper-1"
 # Draft specs that are not model names (the engine's ``make_drafter`` knows them).
-DRAFT_KEYWORDS = ("auto", "none", "self-int8")
+DRAFT_KEYWORDS = ("auto", "none", "self-int8", "ngram")
 
 
 @dataclass(frozen=True, order=True)
@@ -32,17 +33,19 @@ class ModelKey:
     """What one Transcriber serves. ``model`` is never a preset: presets are expanded."""
 
     model: str
-    draft: str  # "auto", "none", "self-int8" or a model name
+    draft: str  # "auto", "none", "self-int8", "ngram", "ngram+DRAFT" or a model name
+    compute_type: str = "float32"  # or "int8"
 
     def label(self) -> str:
-        return f"{self.model}:{self.draft}"
+        suffix = "" if self.compute_type == "float32" else f":{self.compute_type}"
+        return f"{self.model}:{self.draft}{suffix}"
 
 
 class Catalog:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         configured = [settings.default_model, settings.default_draft]
-        for model, draft in settings.preload_pairs():
+        for model, draft, _ in settings.preload_pairs():
             configured += [model, draft or ""]
         self._extra = [
             name for name in configured if name and name not in (*PRESETS, *DRAFT_KEYWORDS)
@@ -53,7 +56,9 @@ class Catalog:
         names = [OPENAI_MODEL, *PRESETS, *known_names()]
         return names + [name for name in self._extra if name not in names]
 
-    def key_for(self, model: str | None, draft: str | None = None) -> ModelKey:
+    def key_for(
+        self, model: str | None, draft: str | None = None, compute_type: str | None = None
+    ) -> ModelKey:
         """The key serving ``model`` (name, preset, ``whisper-1`` or empty for the default)
         with ``draft`` (empty: the preset's draft, else the default draft). Raises ApiError 400
         for names that are unknown, not allowed, or unavailable offline."""
@@ -66,9 +71,18 @@ class Catalog:
         else:
             main, draft = model, draft or self.settings.default_draft
         self._check(main, "model")
-        if draft not in DRAFT_KEYWORDS:
-            self._check(draft, "draft")
-        return ModelKey(main, draft)
+        model_draft = draft.removeprefix("ngram+") if draft.startswith("ngram+") else draft
+        if model_draft not in DRAFT_KEYWORDS:
+            self._check(model_draft, "draft")
+        compute_type = (compute_type or "").strip() or self.settings.default_compute_type
+        if compute_type not in COMPUTE_TYPES:
+            raise ApiError(
+                422,
+                f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, not {compute_type!r}",
+                "invalid_value",
+                "compute_type",
+            )
+        return ModelKey(main, draft, compute_type)
 
     def _check(self, name: str, param: str) -> None:
         if not self.settings.allow_any_model and name not in self.names():

@@ -220,7 +220,7 @@ async def preload(state: ServerState, warmup: bool) -> None:
     settings = state.settings
     default = state.catalog.key_for(settings.default_model)
     keys = [default]
-    keys += [state.catalog.key_for(model, draft) for model, draft in settings.preload_pairs()]
+    keys += [state.catalog.key_for(*entry) for entry in settings.preload_pairs()]
     for key in keys:
         await anyio.to_thread.run_sync(state.pool.prepare, key)
     if warmup:

@@ -97,7 +97,9 @@ class TranscriberPool:
             except Exception as error:
                 raise api_error(error, "model") from error
             try:  # the main model is cached now: what fails here is the draft
-                return Transcriber(key.model, key.draft, threads=self.threads)
+                return Transcriber(
+                    key.model, key.draft, threads=self.threads, compute_type=key.compute_type
+                )
             except Exception as error:
                 raise api_error(error, "draft") from error
         except ApiError as error:

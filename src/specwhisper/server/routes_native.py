@@ -68,15 +68,22 @@ DraftField = Annotated[
 ]
 
 
+ComputeField = Annotated[
+    str | None,
+    Form(description="float32 (default) or int8: the main model in 8-bit integers"),
+]
+
+
 def native_job(
     request: Request,
     model: ModelField = None,
     draft: DraftField = None,
+    compute_type: ComputeField = None,
     options: dict = Depends(option_fields),  # noqa: B008 (FastAPI's dependency idiom)
 ) -> Job:
     """The form fields shared by the native transcription routes. A test keeps them in
     agreement with the CLI's flags and the engine's ``TranscribeOptions``."""
-    return Job(get_state(request).catalog.key_for(model, draft), options)
+    return Job(get_state(request).catalog.key_for(model, draft, compute_type), options)
 
 
 def native_body(outcome: Outcome) -> TranscribeResponse:

@@ -57,6 +57,9 @@ TemperatureField = Annotated[
 DraftField = Annotated[
     str | None, Form(description="specwhisper extension: auto, none, self-int8 or a model name")
 ]
+ComputeField = Annotated[
+    str | None, Form(description="specwhisper extension: float32 (default) or int8")
+]
 AudioField = Annotated[UploadFile, File(description="audio: wav, flac, ogg, mp3, m4a/mp4, webm")]
 
 
@@ -69,6 +72,7 @@ async def _run(
     draft: str | None,
     prompt: str | None,
     temperature: float,
+    compute_type: str | None = None,
     language: str | None = None,
     task: Task = "transcribe",
 ) -> Response:
@@ -84,7 +88,7 @@ async def _run(
             "temperature",
         )
     options["temperature"] = openai_temperatures(temperature)
-    job = Job(state.catalog.key_for(model, draft), options, _PARAMS)
+    job = Job(state.catalog.key_for(model, draft, compute_type), options, _PARAMS)
     with state.admission.admit(1) as ticket:
         # There is no `task` field here: an English-only model asked to translate is a bad
         # `model`, so that is the field the error names.
@@ -115,6 +119,7 @@ async def create_transcription(
         ),
     ] = None,
     draft: DraftField = None,
+    compute_type: ComputeField = None,
 ) -> Response:
     """Transcribe audio of any length in its own language."""
     return await _run(
@@ -125,6 +130,7 @@ async def create_transcription(
         draft=draft,
         prompt=prompt,
         temperature=temperature,
+        compute_type=compute_type,
         language=language,
     )
 
@@ -138,6 +144,7 @@ async def create_translation(
     response_format: FormatField = "json",
     temperature: TemperatureField = 0.0,
     draft: DraftField = None,
+    compute_type: ComputeField = None,
 ) -> Response:
     """Translate speech of any length into English text; needs a multilingual model."""
     return await _run(
@@ -148,6 +155,7 @@ async def create_translation(
         draft=draft,
         prompt=prompt,
         temperature=temperature,
+        compute_type=compute_type,
         task="translate",
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,8 +18,11 @@ class ServerSettings(BaseSettings):
     # What a request gets when it names no model, and what OpenAI's "whisper-1" means here.
     default_model: str = "base"
     default_draft: str = "auto"
-    # Extra models loaded at startup, as "model" or "model:draft", comma-separated
-    # (e.g. "tiny.en:none,base:self-int8"). The default model is always loaded first.
+    # float32, or int8: the main model's linear layers in 8-bit integers (faster, its own
+    # output; requests may ask for either with the compute_type field).
+    default_compute_type: Literal["float32", "int8"] = "float32"
+    # Extra models loaded at startup, as "model", "model:draft" or "model:draft:int8",
+    # comma-separated (e.g. "tiny.en:none,base:self-int8"). The default model loads first.
     preload: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # OpenAI's own limit is 25 MB. A compressed file can hold far more audio than its size
     # suggests (8 h of silence in a 1.5 MB FLAC): ``max_audio_seconds`` bounds that.
@@ -70,10 +73,12 @@ class ServerSettings(BaseSettings):
         """Requests admitted at once: running plus waiting."""
         return self.concurrency + self.max_queue
 
-    def preload_pairs(self) -> list[tuple[str, str | None]]:
-        """(model, draft or None for the default) for each ``preload`` entry."""
-        pairs: list[tuple[str, str | None]] = []
+    def preload_pairs(self) -> list[tuple[str, str | None, str | None]]:
+        """(model, draft, compute type) for each ``preload`` entry ("model[:draft[:int8]]");
+        None where the entry leaves it to the defaults."""
+        entries: list[tuple[str, str | None, str | None]] = []
         for entry in self.preload:
-            model, _, draft = entry.partition(":")
-            pairs.append((model.strip(), draft.strip() or None))
-        return pairs
+            model, _, rest = entry.partition(":")
+            draft, _, compute_type = rest.partition(":")
+            entries.append((model.strip(), draft.strip() or None, compute_type.strip() or None))
+        return entries
