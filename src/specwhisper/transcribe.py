@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -28,8 +28,10 @@ from .decoding.options import MAX_DRAFT_LENGTH, SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
 from .decoding.window import WindowAudio, WindowDecoder, is_silence
 from .errors import (
+    AudioDecodeError,
     AudioTooLongError,
     OptionsError,
+    SpecwhisperError,
     TranscriptionCancelled,
 )
 from .features import (
@@ -216,6 +218,26 @@ class Transcriber:
             **overrides,
         )
         return Transcription.collect(info, segments, started)
+
+    def transcribe_batch(
+        self,
+        audios: Sequence[AudioInput | AudioStream | PreparedAudio],
+        options: TranscribeOptions | None = None,
+        *,
+        limits: DecodeLimits | None = None,
+        **overrides,
+    ) -> list[Transcription | SpecwhisperError]:
+        """Transcribe several inputs with the same options: one result per input, in order.
+        An input that fails (unreadable, too long) gets its error in its place; the others are
+        transcribed all the same. Options are checked once, before any input is read."""
+        options = self.options(options, **overrides)
+        results: list[Transcription | SpecwhisperError] = []
+        for audio in audios:
+            try:
+                results.append(self.transcribe(audio, options, limits=limits))
+            except (AudioDecodeError, AudioTooLongError) as error:
+                results.append(error)
+        return results
 
     def transcribe_segments(
         self,
