@@ -23,32 +23,31 @@ import torch
 from .audio import AudioInput, AudioStream, DecodeLimits
 from .decoding.draft_length import DraftLengthChooser
 from .decoding.drafters import make_drafter
-from .decoding.logit_filters import timestamp_begin
 from .decoding.options import MAX_DRAFT_LENGTH, SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
-from .decoding.window import WindowAudio, WindowDecoder, is_silence
+from .decoding.window import WindowDecoder
 from .errors import (
-    AudioDecodeError,
     AudioTooLongError,
     OptionsError,
     SpecwhisperError,
     TranscriptionCancelled,
 )
 from .features import (
-    FRAMES_PER_SECOND,
-    HOP_LENGTH,
-    N_FRAMES,
-    AudioScan,
     MelFilters,
     PreparedAudio,
     WindowFeatures,
     prepare_audio,
 )
+from .longform import LongFormStream
 from .models.int8 import COMPUTE_TYPES, int8_bundle
 from .models.loading import load_model
 from .models.registry import resolve_pair
-from .segments import Segment, cut_window
+from .segments import Segment
 
+# Inputs decoded together by transcribe_batch: a step over 8 rows costs little more than over
+# one on a memory-bound CPU decoder, and the encoder (one window at a time) dominates anyway.
+DEFAULT_BATCH_SIZE = 8
+MAX_BATCH_SIZE = 64
 # Called with (seconds of audio done, seconds in all) after each window.
 ProgressCallback = Callable[[float, float], None]
 # Asked before each window; True stops the transcription (TranscriptionCancelled).
@@ -224,20 +223,26 @@ class Transcriber:
         audios: Sequence[AudioInput | AudioStream | PreparedAudio],
         options: TranscribeOptions | None = None,
         *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         limits: DecodeLimits | None = None,
         **overrides,
     ) -> list[Transcription | SpecwhisperError]:
         """Transcribe several inputs with the same options: one result per input, in order.
-        An input that fails (unreadable, too long) gets its error in its place; the others are
-        transcribed all the same. Options are checked once, before any input is read."""
+
+        Up to ``batch_size`` inputs are decoded together, window by window in lockstep (each
+        file's windows stay in order; a finished file's place goes to the next one); every
+        input's text is what ``transcribe`` gives it alone. An input that fails (unreadable,
+        too long) gets its error in its place; the others are transcribed all the same.
+        Options are checked once, before any input is read."""
+        from .batching import transcribe_many
+
+        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+            raise OptionsError(
+                f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}, not {batch_size!r}",
+                "batch_size",
+            )
         options = self.options(options, **overrides)
-        results: list[Transcription | SpecwhisperError] = []
-        for audio in audios:
-            try:
-                results.append(self.transcribe(audio, options, limits=limits))
-            except (AudioDecodeError, AudioTooLongError) as error:
-                results.append(error)
-        return results
+        return transcribe_many(self, list(audios), options, limits, batch_size)
 
     def transcribe_segments(
         self,
@@ -255,6 +260,18 @@ class Transcriber:
         language on the first window before returning; everything else happens per segment.
         """
         options = self.options(options, **overrides)
+        stream, decoder, info, first_encoded = self._start(audio, options, limits)
+        return self._seek_loop(stream, decoder, info, first_encoded, should_stop, progress), info
+
+    def _start(
+        self,
+        audio: AudioInput | AudioStream | PreparedAudio,
+        options: TranscribeOptions,
+        limits: DecodeLimits | None,
+    ) -> tuple[LongFormStream, WindowDecoder, TranscriptionInfo, torch.Tensor | None]:
+        """Everything a transcription needs before its first window is decoded: the audio
+        scanned, a window decoder (statistics, random source), the language (detected on the
+        first window, whose encoder output is kept for decoding it)."""
         prepared = self.prepare(audio, limits)
         audio_scan = prepared.scan
         windows = WindowFeatures(prepared.stream, self.filters, audio_scan)
@@ -270,10 +287,9 @@ class Transcriber:
             with self._lock, torch.inference_mode():
                 first_encoded = decoder.encode(windows.features(0))
                 language, probability = detect_language(self.main, first_encoded)
-        language = language or "en"
         speculative = options.use_speculative and options.beam_size == 1
         info = TranscriptionInfo(
-            language=language,
+            language=language or "en",
             language_probability=probability,
             duration=audio_scan.duration,
             model=self.main.name,
@@ -282,80 +298,33 @@ class Transcriber:
             eot=self.main.special.eot,
             stats=stats,
         )
-        loop = self._seek_loop(
-            windows, audio_scan, decoder, info, first_encoded, should_stop, progress
-        )
-        return loop, info
+        stream = LongFormStream(self.main, windows, audio_scan, options)
+        return stream, decoder, info, first_encoded
 
     def _seek_loop(
         self,
-        windows: WindowFeatures,
-        audio_scan: AudioScan,
+        stream: LongFormStream,
         decoder: WindowDecoder,
         info: TranscriptionInfo,
         first_encoded: torch.Tensor | None,
         should_stop: StopCheck | None,
         progress: ProgressCallback | None,
     ) -> Iterator[Segment]:
-        """openai-whisper's ``transcribe()`` loop over 30 s windows at ``seek``."""
-        options, tokenizer = info.options, self.main.tokenizer
-        eot, stamp = self.main.special.eot, timestamp_begin(self.main)
-        content_frames = audio_scan.frames
-        all_tokens: list[int] = []
-        if options.initial_prompt:
-            text = " " + options.initial_prompt.strip()
-            all_tokens += tokenizer.encode(text, add_special_tokens=False)
-        prompt_reset_since = 0
-        next_id = 0
-        seek = 0
-        carried: list[int] = []  # for drafts: what the previous window left unfinished
-        while seek < content_frames:
+        """openai-whisper's ``transcribe()`` loop: the stream's windows, one after another."""
+        while not stream.done:
             if should_stop is not None and should_stop():
                 raise TranscriptionCancelled("transcription stopped: nobody waits for it")
-            window_frames = min(N_FRAMES, content_frames - seek)
-            audio = WindowAudio(
-                windows.features(seek),
-                windows.samples(seek, N_FRAMES),
-                window_frames * HOP_LENGTH,
-            )
+            window = stream.next_window()
             with self._lock, torch.inference_mode():
-                encoder_out = first_encoded if seek == 0 and first_encoded is not None else None
+                encoder_out = first_encoded if window.seek == 0 else None
                 if encoder_out is None:
-                    encoder_out = decoder.encode(audio.features)
+                    encoder_out = decoder.encode(window.audio.features)
                 result = decoder.decode(
-                    audio, encoder_out, all_tokens[prompt_reset_since:], info.language, carried
+                    window.audio, encoder_out, window.previous, info.language, window.carried
                 )
-            carried = []
-            if is_silence(result, options):
-                seek += window_frames
-            else:
-                cut = cut_window(result.tokens, stamp, window_frames)
-                offset = seek / FRAMES_PER_SECOND
-                for piece in cut.pieces:
-                    text = tokenizer.decode([t for t in piece.tokens if t < eot])
-                    if piece.start == piece.end or not text.strip():
-                        continue  # an instant or no text: openai-whisper empties it, we drop it
-                    yield Segment(
-                        id=next_id,
-                        seek=seek,
-                        start=offset + piece.start,
-                        end=offset + piece.end,
-                        text=text,
-                        tokens=piece.tokens,
-                        temperature=result.temperature,
-                        avg_logprob=result.avg_logprob,
-                        compression_ratio=result.compression_ratio,
-                        no_speech_prob=result.no_speech_prob,
-                    )
-                    next_id += 1
-                    all_tokens += piece.tokens
-                seek += cut.advance
-                carried = cut.carried
-                if not options.condition_on_previous_text or result.temperature > 0.5:
-                    # Text sampled that freely is a poor prompt for the next window.
-                    prompt_reset_since = len(all_tokens)
+            yield from stream.advance(result)
             if progress is not None:
-                progress(min(seek, content_frames) / FRAMES_PER_SECOND, audio_scan.duration)
+                progress(stream.seconds_done, stream.duration)
 
 
 def _random_seed() -> int:

@@ -99,7 +99,8 @@ def test_windows_sample_the_first_token_as_the_main_model(same_vocab_pair):
         encoder_out = decoder.encode(window.features)
         exact = CachedDecoder(main.model, encoder_out).forward(prompt.tokens)[-1:]
         probs = torch.softmax(decoder.filters.apply(exact, []), dim=-1)[0]
-        session = decoder._session(window, encoder_out, None, prompt, [], "en")
+        context = decoder.window_context(window, encoder_out, None, prompt, [], "en")
+        session = decoder.drafter.start(context)
         counts = torch.zeros_like(probs)
         cache = CachedDecoder(main.model, encoder_out)
         for _ in range(2000):

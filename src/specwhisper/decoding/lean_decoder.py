@@ -1,13 +1,17 @@
-"""A lean Whisper decoder: the same layers as transformers' decoder, fewer steps around them.
+"""A lean Whisper decoder: the same layers as transformers' decoder, fewer steps around them,
+over one row (one window) or several at once.
 
 A decoder step of ``base`` spends as much time in bookkeeping as in arithmetic when it goes
 through transformers' modules: cache objects growing by concatenation, attention-mask
 construction, output records, one call per projection. Here the self-attention keys/values live
-in buffers allocated once per window (rolling back is setting ``length``), the query, key and
+in buffers allocated once per window (rolling back is setting a length), the query, key and
 value projections are one matrix product (``fuse_qkv``), and each layer is a handful of calls
 on the model's own weights. Both the main model (verification and plain decoding) and the
-drafts run on it; its logits equal transformers' to within 1e-5 (tested), and plain and
-speculative decoding share it, so they stay token-identical.
+drafts run on it; its logits equal transformers' to within 1e-5 (tested).
+
+Several rows: each row is its own window with its own cache length and cross-attention
+keys/values; a call feeds each row its own tokens (padded to the longest, the padding masked
+out) and one output projection serves every row. Rows leave with ``keep``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .kv_decoder import CrossKV, cross_key_values, project_to_vocab, split_heads
+from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
+
+# Cache slots past the decoder's last position: a padded row may write a few keys/values there
+# (never read: a row's length only grows by its real tokens).
+_SPARE_SLOTS = 32
 
 
 def fuse_qkv(attention: nn.Module) -> nn.Module:
@@ -55,11 +63,13 @@ def fuse_decoder(decoder: nn.Module) -> None:
 
 
 class LeanDecoder:
-    """``forward(tokens, rows) -> logits``, ``crop(length)``, ``length``: as ``CachedDecoder``.
+    """A decoder over ``len(cross_kvs)`` rows. One row: ``forward(tokens, rows)``,
+    ``crop(length)``, ``length``, as ``CachedDecoder``; several: ``forward_rows``,
+    ``crop_row``, ``lengths``, ``keep``.
 
     ``model`` is a Whisper or any module with ``.model.decoder`` and ``.proj_out`` (an int8
-    copy, say). ``cross_kv`` may come from another model with the same decoder shape, e.g. the
-    fp32 main model's own cross-attention keys/values for its int8 self-draft. ``cross_dtype``
+    copy, say). A row's cross-attention keys/values may come from another model with the same
+    decoder shape, e.g. the fp32 main model's own for its int8 self-draft. ``cross_dtype``
     bfloat16 halves the cross-attention's memory traffic: for drafts only, whose numbers need
     not be the main model's.
     """
@@ -70,11 +80,14 @@ class LeanDecoder:
         encoder_out: torch.Tensor | None = None,
         cross_kv: CrossKV | None = None,
         cross_dtype: torch.dtype = torch.float32,
+        cross_kvs: list[CrossKV] | None = None,
     ) -> None:
-        if cross_kv is None:
-            if encoder_out is None:
-                raise ValueError("LeanDecoder needs encoder_out or cross_kv")
-            cross_kv = cross_key_values(model, encoder_out)
+        if cross_kvs is None:
+            if cross_kv is None:
+                if encoder_out is None:
+                    raise ValueError("LeanDecoder needs encoder_out, cross_kv or cross_kvs")
+                cross_kv = cross_key_values(model, encoder_out)
+            cross_kvs = [cross_kv]
         self.decoder = model.model.decoder
         fuse_decoder(self.decoder)
         # An int8 main model (models/int8.py) quantizes each row's activations: a rounding
@@ -83,97 +96,174 @@ class LeanDecoder:
         self.row_invariant = bool(getattr(model, "row_invariant", False))
         self.output_layer = model.proj_out
         self.cross_dtype = cross_dtype
-        self.cross_kv = [(k.to(cross_dtype), v.to(cross_dtype)) for k, v in cross_kv]
+        layers = range(len(self.decoder.layers))
+
+        def stacked(layer: int, part: int) -> torch.Tensor:
+            tensors = [kv[layer][part] for kv in cross_kvs]
+            joined = tensors[0] if len(tensors) == 1 else torch.cat(tensors)  # no copy for one
+            return joined.to(cross_dtype)
+
+        self.cross_kv = [(stacked(i, 0), stacked(i, 1)) for i in layers]
         attention = self.decoder.layers[0].self_attn
         self.heads, self.head_dim = attention.num_heads, attention.head_dim
         self.scaling = attention.scaling
         self.width = self.heads * self.head_dim
         self.max_positions = self.decoder.embed_positions.weight.shape[0]
-        shape = (1, self.heads, self.max_positions, self.head_dim)
-        # Per layer: self-attention keys and values of every position fed so far.
-        self.keys = [torch.empty(shape) for _ in self.decoder.layers]
-        self.values = [torch.empty(shape) for _ in self.decoder.layers]
-        self.length = 0
+        shape = (len(cross_kvs), self.heads, self.max_positions + _SPARE_SLOTS, self.head_dim)
+        # Per layer: self-attention keys and values of every position fed so far, per row.
+        # Zeros, not empty: with several rows, attention reads (masked) slots past a shorter
+        # row's end, and a masked weight times a NaN left in fresh memory is still NaN.
+        self.keys = [torch.zeros(shape) for _ in layers]
+        self.values = [torch.zeros(shape) for _ in layers]
+        self.lengths = [0] * len(cross_kvs)
+
+    # --- one row ---------------------------------------------------------------------------
+
+    @property
+    def length(self) -> int:
+        return self.lengths[0]
+
+    def forward(self, tokens: list[int], rows: list[int] | None = None) -> torch.Tensor:
+        """Append ``tokens`` to the only row; return the (len(rows), vocab) logits of
+        positions ``rows`` (indices into ``tokens``; default all)."""
+        return self.forward_rows([tokens], [rows if rows is not None else range(len(tokens))])[0]
+
+    def crop(self, length: int) -> None:
+        """Forget every cached token from position ``length`` on (the buffers stay)."""
+        self.crop_row(0, length)
+
+    # --- several rows ----------------------------------------------------------------------
+
+    def crop_row(self, row: int, length: int) -> None:
+        self.lengths[row] = min(self.lengths[row], length)
+
+    def keep(self, rows: list[int]) -> None:
+        """Keep only ``rows`` (in this order), e.g. when the others finished their window."""
+        index = torch.tensor(rows, dtype=torch.long)
+        self.keys = [keys[index] for keys in self.keys]
+        self.values = [values[index] for values in self.values]
+        self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
+        self.lengths = [self.lengths[row] for row in rows]
 
     def _heads(self, states: torch.Tensor) -> torch.Tensor:
-        return split_heads(states, self.heads, self.head_dim)
+        """(B, n, heads * head_dim) -> (B, heads, n, head_dim)."""
+        return states.view(states.shape[0], -1, self.heads, self.head_dim).transpose(1, 2)
 
     @torch.inference_mode()
-    def forward(self, tokens: list[int], rows: list[int] | None = None) -> torch.Tensor:
-        """Append ``tokens``; return the (len(rows), vocab) logits of positions ``rows``
-        (indices into ``tokens``; default all)."""
-        start, end = self.length, self.length + len(tokens)
-        if end > self.max_positions:
-            raise ValueError(f"the decoder has {self.max_positions} positions, not {end}")
-        ids = torch.tensor(tokens, dtype=torch.long)
-        positions = self.decoder.embed_positions.weight[start:end]
+    def forward_rows(self, feeds: list[list[int]], wanted: list) -> list[torch.Tensor]:
+        """Append ``feeds[b]`` (at least one token) to row ``b``; return, per row, the logits
+        of the positions ``wanted[b]`` (indices into ``feeds[b]``)."""
+        rows, longest = len(feeds), max(len(feed) for feed in feeds)
+        starts = list(self.lengths)
+        for start, feed in zip(starts, feeds, strict=True):
+            if start + len(feed) > self.max_positions:
+                raise ValueError(
+                    f"the decoder has {self.max_positions} positions, not {start + len(feed)}"
+                )
+        if rows == 1:
+            single = len(feeds[0]) == 1
+            ids = torch.tensor([feeds[0]], dtype=torch.long)
+            positions = self.decoder.embed_positions.weight[starts[0] : starts[0] + longest]
+            positions = positions.unsqueeze(0)
+            mask = None
+            if not single:  # token i sees every cached position and the new ones up to itself
+                end = starts[0] + longest
+                mask = torch.ones(longest, end, dtype=torch.bool).tril(diagonal=starts[0])
+        else:
+            padded = [feed + [feed[-1]] * (longest - len(feed)) for feed in feeds]
+            ids = torch.tensor(padded, dtype=torch.long)
+            index = torch.tensor(starts)[:, None] + torch.arange(longest)[None, :]
+            index = index.clamp(max=self.max_positions - 1)  # padding only
+            positions = self.decoder.embed_positions.weight[index]
+            end = max(starts) + longest
+            # Row b's token i sees the positions up to start_b + i (padding is never seen).
+            keys_at = torch.arange(end)[None, None, :]
+            limit = torch.tensor(starts)[:, None, None] + torch.arange(longest)[None, :, None]
+            mask = (keys_at <= limit).unsqueeze(1)  # (B, 1, n, end)
         embedded = self.decoder.embed_tokens(ids) * getattr(self.decoder, "embed_scale", 1.0)
-        hidden = (embedded + positions).unsqueeze(0)  # (1, n, d)
-        # Token i sees every cached position and the new ones up to itself.
-        mask = None
-        if len(tokens) > 1:
-            mask = torch.ones(len(tokens), end, dtype=torch.bool).tril(diagonal=start)
+        hidden = embedded + positions  # (B, n, d)
         width = self.width
-        for index, layer in enumerate(self.decoder.layers):
+        for index_layer, layer in enumerate(self.decoder.layers):
             attention = layer.self_attn
             qkv = attention.lean_qkv(layer.self_attn_layer_norm(hidden))
             query = self._heads(qkv[..., :width] * self.scaling)
-            self.keys[index][:, :, start:end] = self._heads(qkv[..., width : 2 * width])
-            self.values[index][:, :, start:end] = self._heads(qkv[..., 2 * width :])
-            keys, values = self.keys[index], self.values[index]
-            if self.row_invariant and len(tokens) > 1:
-                # Row i sees positions up to start + i: the call decoding it alone makes.
-                mixed = torch.cat(
-                    [
-                        F.scaled_dot_product_attention(
-                            query[:, :, i : i + 1],
-                            keys[:, :, : start + i + 1],
-                            values[:, :, : start + i + 1],
-                            scale=1.0,
-                        )
-                        for i in range(len(tokens))
-                    ],
-                    dim=2,
-                )
-            else:
-                mixed = F.scaled_dot_product_attention(
-                    query,
-                    keys[:, :, :end],
-                    values[:, :, :end],
-                    attn_mask=mask,
-                    scale=1.0,  # the query is already scaled, as in transformers
-                )
+            keys, values = self.keys[index_layer], self.values[index_layer]
+            new_keys = self._heads(qkv[..., width : 2 * width])
+            new_values = self._heads(qkv[..., 2 * width :])
+            for row, start in enumerate(starts):
+                keys[row, :, start : start + longest] = new_keys[row]
+                values[row, :, start : start + longest] = new_values[row]
+            mixed = self._self_attention(query, keys, values, starts, feeds, mask)
             hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(hidden.shape))
 
             attention = layer.encoder_attn
             normed = layer.encoder_attn_layer_norm(hidden)
             query = self._heads(attention.q_proj(normed) * self.scaling).to(self.cross_dtype)
-            keys, values = self.cross_kv[index]
-            if self.row_invariant and len(tokens) > 1:
+            cross_keys, cross_values = self.cross_kv[index_layer]
+            if self.row_invariant and (rows > 1 or longest > 1):
                 mixed = torch.cat(
                     [
-                        F.scaled_dot_product_attention(
-                            query[:, :, i : i + 1], keys, values, scale=1.0
+                        torch.cat(
+                            [
+                                F.scaled_dot_product_attention(
+                                    query[b : b + 1, :, i : i + 1],
+                                    cross_keys[b : b + 1],
+                                    cross_values[b : b + 1],
+                                    scale=1.0,
+                                )
+                                for i in range(longest)
+                            ],
+                            dim=2,
                         )
-                        for i in range(len(tokens))
-                    ],
-                    dim=2,
+                        for b in range(rows)
+                    ]
                 )
             else:
-                mixed = F.scaled_dot_product_attention(query, keys, values, scale=1.0)
+                mixed = F.scaled_dot_product_attention(query, cross_keys, cross_values, scale=1.0)
             mixed = mixed.to(hidden.dtype)
             hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(hidden.shape))
 
             normed = layer.final_layer_norm(hidden)
             hidden = hidden + layer.fc2(layer.activation_fn(layer.fc1(normed)))
-        self.length = end
-        hidden = hidden[0] if rows is None else hidden[0, rows]
-        hidden = self.decoder.layer_norm(hidden)
+        self.lengths = [start + len(feed) for start, feed in zip(starts, feeds, strict=True)]
+        picked = [hidden[b, list(wanted[b])] for b in range(rows)]
+        counts = [len(p) for p in picked]
+        logits = self._project(self.decoder.layer_norm(torch.cat(picked)))
+        return list(torch.split(logits, counts))
+
+    def _self_attention(self, query, keys, values, starts, feeds, mask) -> torch.Tensor:
+        """(B, heads, n, head_dim): each row's new tokens over its own cached positions."""
+        rows, longest = query.shape[0], query.shape[2]
+        if self.row_invariant and (rows > 1 or longest > 1):
+            # Row b's token i exactly as decoding it alone would compute it.
+            return torch.cat(
+                [
+                    torch.cat(
+                        [
+                            F.scaled_dot_product_attention(
+                                query[b : b + 1, :, i : i + 1],
+                                keys[b : b + 1, :, : starts[b] + i + 1],
+                                values[b : b + 1, :, : starts[b] + i + 1],
+                                scale=1.0,
+                            )
+                            for i in range(longest)
+                        ],
+                        dim=2,
+                    )
+                    for b in range(rows)
+                ]
+            )
+        end = max(starts) + longest
+        return F.scaled_dot_product_attention(
+            query,
+            keys[:, :, :end],
+            values[:, :, :end],
+            attn_mask=mask,
+            scale=1.0,  # the query is already scaled, as in transformers
+        )
+
+    def _project(self, hidden: torch.Tensor) -> torch.Tensor:
         weight = getattr(self.output_layer, "weight", None)
         if isinstance(weight, torch.Tensor) and isinstance(self.output_layer, nn.Linear):
             return project_to_vocab(weight, hidden)
         return self.output_layer(hidden)  # e.g. a dynamically quantized linear
-
-    def crop(self, length: int) -> None:
-        """Forget every cached token from position ``length`` on (the buffers stay)."""
-        self.length = min(self.length, length)

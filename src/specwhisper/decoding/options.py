@@ -178,6 +178,9 @@ class SpecStats:
     verifying_s: float = 0.0
     windows: int = 0  # 30 s windows decoded
     fallbacks: int = 0  # window decodes retried at a higher temperature
+    # Windows decoded again plainly because a kept token won by less than verify.NEAR_TIE:
+    # the check that keeps speculative output identical to plain output.
+    near_ties: int = 0
     draft_lengths: list[int] = field(default_factory=list)  # k chosen at each verification
     accepted_per_verify: list[int] = field(default_factory=list)
     # Cross-vocabulary drafts only: how draft tokens mapped onto main tokens.

@@ -28,6 +28,7 @@ class SearchResult:
     tokens: list[int]  # sampled tokens, no end-of-text
     sum_logprob: float  # of the sampled tokens and the end-of-text, if it was reached
     no_speech_prob: float | None  # when asked for (the first decode of a window)
+    margin: float = float("inf")  # smallest greedy margin of a kept token (verify.NEAR_TIE)
 
 
 @torch.inference_mode()
@@ -57,6 +58,7 @@ def search(
     limit = min(start + sample_len, decoder.max_positions + 1)
     chooser = chooser or DraftLengthChooser(MAX_DRAFT_LENGTH)
     sum_logprob = 0.0
+    margin = float("inf")
     no_speech_prob = None
     first_round = True
     while len(sequence) < limit:
@@ -87,9 +89,10 @@ def search(
         first_round = False
         room = limit - len(sequence)
         sequence.extend(verdict.new_tokens[:room])
+        margin = min(margin, verdict.margin)
         sum_logprob += sum(verdict.logprobs[: room + int(verdict.finished)])
         if verdict.finished:
             break
     tokens = sequence[start:]
     stats.tokens_generated += len(tokens)
-    return SearchResult(tokens, sum_logprob, no_speech_prob)
+    return SearchResult(tokens, sum_logprob, no_speech_prob, margin)

@@ -14,7 +14,7 @@ deterministically: q is one-hot on its token, and the same rule stays exact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -60,7 +60,44 @@ class Verdict:
     # log P of each new token (and of the end-of-text, when finished) under the main model's
     # filtered distribution at temperature 1, as openai-whisper sums them.
     logprobs: list[float]
-    extra_logits: torch.Tensor | None  # the raw logits of ``extra_rows``, if any were asked
+    # Greedy: the smallest gap between the best and the second filtered logit over the kept
+    # positions. Scoring several positions at once rounds differently from one at a time (by
+    # up to ~1e-4); a gap that small could tip the choice (see NEAR_TIE). inf when sampling.
+    margin: float = float("inf")
+    extra_logits: torch.Tensor | None = None  # the raw logits of ``extra_rows``, if asked
+
+
+# A kept token whose margin is below this was chosen by a hair: float32 rounding differs
+# between scoring positions together (verification, batches) and one by one (plain decoding) by
+# up to ~1e-4 in logits, so the window is decoded again plainly to be certain (window.py).
+NEAR_TIE = 1e-3
+
+
+def decide(
+    logits: torch.Tensor,
+    filters: LogitFilters,
+    sampled: list[int],
+    proposal: Proposal,
+    eot: int,
+    sampling: Sampling | None = None,
+) -> Verdict:
+    """What the main model keeps of ``proposal``, from its (len(draft) + 1, vocab) logits at
+    the positions after ``sampled`` (this window's tokens so far) and after each draft token."""
+    draft = proposal.tokens
+    filtered = filters.apply(logits, sampled + draft)
+    margin = float("inf")
+    if sampling is None:
+        new_tokens, accepted = _accept_greedy(filtered, draft, eot)
+        top = filtered[: len(new_tokens)].topk(2, dim=-1).values
+        margin = float((top[:, 0] - top[:, 1]).min())
+    else:
+        new_tokens, accepted = _accept_sampled(filtered, proposal, eot, sampling)
+    logprobs = torch.log_softmax(filtered[: len(new_tokens)], dim=-1)
+    token_logprobs = [float(logprobs[i, t]) for i, t in enumerate(new_tokens)]
+    finished = eot in new_tokens
+    if finished:
+        new_tokens = new_tokens[: new_tokens.index(eot)]
+    return Verdict(new_tokens, accepted, finished, token_logprobs, margin)
 
 
 def verify(
@@ -86,19 +123,13 @@ def verify(
     extra = [row - main.length for row in (extra_rows or [])]
     rows = extra + list(range(len(pending) - 1, len(pending) + len(draft)))
     logits = main.forward(pending + draft, rows)
-    extra_logits = logits[: len(extra)] if extra else None
-    filtered = filters.apply(logits[len(extra) :], sequence[sampled_from:] + draft)
-    if sampling is None:
-        new_tokens, accepted = _accept_greedy(filtered, draft, eot)
-    else:
-        new_tokens, accepted = _accept_sampled(filtered, proposal, eot, sampling)
-    logprobs = torch.log_softmax(filtered[: len(new_tokens)], dim=-1)
-    token_logprobs = [float(logprobs[i, t]) for i, t in enumerate(new_tokens)]
-    finished = eot in new_tokens
-    if finished:
-        new_tokens = new_tokens[: new_tokens.index(eot)]
-    main.crop(len(sequence) + len(new_tokens) - 1)
-    return Verdict(new_tokens, accepted, finished, token_logprobs, extra_logits)
+    verdict = decide(
+        logits[len(extra) :], filters, sequence[sampled_from:], proposal, eot, sampling
+    )
+    main.crop(len(sequence) + len(verdict.new_tokens) - 1)
+    if extra:
+        verdict = replace(verdict, extra_logits=logits[: len(extra)])
+    return verdict
 
 
 def _accept_greedy(filtered: torch.Tensor, draft: list[int], eot: int) -> tuple[list[int], int]:

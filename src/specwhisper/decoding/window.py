@@ -19,13 +19,13 @@ from ..models.loading import WhisperBundle
 from .beam import generate_window
 from .draft_length import DraftLengthChooser
 from .drafters.base import Drafter, DraftSession, WindowContext
-from .kv_decoder import cross_key_values, encode
+from .kv_decoder import CrossKV, cross_key_values, encode
 from .lean_decoder import LeanDecoder
 from .logit_filters import LogitFilters, build_filters, timestamp_begin
 from .options import SpecStats, TranscribeOptions, WindowResult
 from .prompt import Prompt, build_prompt, max_previous_tokens
 from .search import SearchResult, search
-from .verify import Sampling
+from .verify import NEAR_TIE, Sampling
 
 # Draft length of seeded sampling (see ``WindowDecoder._sample``): the adaptive chooser's start.
 SEEDED_DRAFT_LENGTH = 4
@@ -107,49 +107,79 @@ class WindowDecoder:
         previous: list[int],
         language: str,
         carried: list[int] | None = None,
+        first: SearchResult | None = None,
     ) -> WindowResult:
         """The window's result at the first temperature that passes the thresholds (or the
         last one tried). ``previous``: earlier tokens to condition on (may be empty);
-        ``carried``: the previous window's unfinished tail, for drafts (may be empty)."""
+        ``carried``: the previous window's unfinished tail, for drafts (may be empty);
+        ``first``: the greedy attempt, when a batch already decoded it (batching.py)."""
         main, options, stats = self.main, self.options, self.stats
         stats.windows += 1
         prompt = build_prompt(main, language, options.task, previous, self.timestamps)
-        # The main decoder's cross-attention keys/values, computed once here rather than in
-        # the first verification so that a drafter can share them. Counted as verifying:
-        # verification needs them whether or not a drafter reads them too.
-        projected = time.perf_counter()
-        cross_kv = cross_key_values(main.model, encoder_out)
-        stats.verifying_s += time.perf_counter() - projected
-        decoder = LeanDecoder(main.model, encoder_out, cross_kv=cross_kv)
-        session = self._session(
-            audio, encoder_out, cross_kv, prompt, previous, language, carried or []
-        )
+        context = (audio, encoder_out, prompt, previous, language, carried or [])
+        built: tuple[LeanDecoder, DraftSession | None] | None = None
         no_speech_prob: float | None = None
         result: WindowResult | None = None
         for attempt, temperature in enumerate(options.temperature):
             if attempt:
                 stats.fallbacks += 1
-            if temperature == 0 and options.beam_size > 1:
-                outcome = self._beam(audio.features, decoder, prompt, no_speech_prob is None)
+            if attempt == 0 and first is not None and not self._redo(first):
+                outcome = first
             else:
-                candidates = options.best_of if temperature > 0 else 1
-                outcome = self._sample(
-                    decoder, prompt, session, temperature, candidates, no_speech_prob is None
-                )
+                built = built or self._build(*context)
+                decoder, session = built
+                if temperature == 0 and options.beam_size > 1:
+                    outcome = self._beam(audio.features, decoder, prompt, no_speech_prob is None)
+                else:
+                    candidates = options.best_of if temperature > 0 else 1
+                    outcome = self._sample(
+                        decoder, prompt, session, temperature, candidates, no_speech_prob is None
+                    )
             if outcome.no_speech_prob is not None:
                 no_speech_prob = outcome.no_speech_prob
             result = self._result(outcome, temperature, no_speech_prob or 0.0)
             if not needs_fallback(result, options):
                 break
-        if session is not None:
-            stats.add_remap(session.counters())
+        if built is not None and built[1] is not None:
+            stats.add_remap(built[1].counters())
         assert result is not None  # options.temperature is never empty
         return result
 
-    def _session(self, audio, encoder_out, cross_kv, prompt, previous, language, carried=()):
+    def _redo(self, first: SearchResult) -> bool:
+        """A batched greedy attempt kept a token by a hair: decode the window alone."""
+        if first.margin >= NEAR_TIE or getattr(self.main.model, "row_invariant", False):
+            return False
+        self.stats.near_ties += 1
+        return True
+
+    def cross_kv(self, encoder_out: torch.Tensor) -> CrossKV:
+        """The main decoder's cross-attention keys/values of a window, computed once rather
+        than in the first verification so that a drafter can share them. Counted as
+        verifying: verification needs them whether or not a drafter reads them too."""
+        projected = time.perf_counter()
+        keys_values = cross_key_values(self.main.model, encoder_out)
+        self.stats.verifying_s += time.perf_counter() - projected
+        return keys_values
+
+    def _build(self, audio, encoder_out, prompt, previous, language, carried):
+        """The main decoder and the draft session of a window."""
+        cross_kv = self.cross_kv(encoder_out)
+        decoder = LeanDecoder(self.main.model, encoder_out, cross_kv=cross_kv)
+        context = self.window_context(audio, encoder_out, cross_kv, prompt, previous, language)
+        session = None
+        if context is not None:
+            context.carried = list(carried)
+            session = self.drafter.start(context)
+            self.stats.draft_encoder_s += session.encoder_s
+        return decoder, session
+
+    def window_context(
+        self, audio, encoder_out, cross_kv, prompt, previous, language
+    ) -> WindowContext | None:
+        """What a drafter learns of a window; None when there is no draft to run."""
         if self.drafter is None or not self.options.use_speculative:
             return None
-        context = WindowContext(
+        return WindowContext(
             samples=audio.samples,
             speech_samples=audio.speech_samples,
             main_encoder_out=encoder_out,
@@ -159,11 +189,7 @@ class WindowDecoder:
             task=self.options.task,
             options=self.options,
             main_cross_kv=cross_kv,
-            carried=list(carried),
         )
-        session = self.drafter.start(context)
-        self.stats.draft_encoder_s += session.encoder_s
-        return session
 
     def _sample(
         self,
@@ -199,6 +225,30 @@ class WindowDecoder:
                 sampling,
                 self.main.special.no_speech if first and candidate == 0 else None,
             )
+            if (
+                session is not None
+                and sampling is None
+                and found.margin < NEAR_TIE
+                and not decoder.row_invariant
+            ):
+                # A token chosen by a hair while scoring several positions at once: decode
+                # plainly, one position at a time, to be certain of the plain output.
+                self.stats.near_ties += 1
+                measured = found.no_speech_prob
+                decoder.crop(len(prompt.tokens) - 1)
+                found = search(
+                    decoder,
+                    self.filters,
+                    prompt,
+                    self.options.sample_len,
+                    self.main.special.eot,
+                    self.stats,
+                    None,
+                    chooser,
+                    None,
+                    None,
+                )
+                found = SearchResult(found.tokens, found.sum_logprob, measured, found.margin)
             no_speech = found.no_speech_prob if candidate == 0 else no_speech
             # openai-whisper ranks candidates by sum of log-probabilities over length.
             if best is None or _score(found) > _score(best):

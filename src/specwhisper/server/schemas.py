@@ -42,6 +42,7 @@ class SpeculativeStats(BaseModel):
     verifying_s: float
     windows: int
     fallbacks: int
+    near_ties: int
     draft_lengths: list[int]
     accepted_per_verify: list[int]
     remap: dict[str, int]

@@ -67,6 +67,11 @@ class Drafter(Protocol):
         """A session for one window."""
         ...
 
+    def batch(self, contexts: list[WindowContext]) -> ModelBatchDraft | None:
+        """One draft over several windows at once, or None when this drafter cannot batch
+        (its rows are then drafted one by one, through ``start``)."""
+        ...
+
 
 def longest_common_prefix(a: list[int], b: list[int]) -> int:
     n = 0
@@ -135,3 +140,65 @@ class DraftModelSession:
 
     def counters(self) -> dict[str, int]:
         return {}
+
+
+class ModelBatchDraft:
+    """A draft model over several rows at once (``batch_search.BatchDraft``): each round's
+    draft steps run as one batched forward pass for all rows. Rows are told apart by their
+    index in the batch as it started; a finished row leaves the draft's batch too."""
+
+    def __init__(
+        self,
+        decoder: LeanDecoder,
+        filters: LogitFilters,
+        prompts: list[list[int]],
+        eot: int,
+    ) -> None:
+        self.decoder = decoder
+        self.filters = filters
+        self.prompts = prompts
+        self.eot = eot
+        self.order = list(range(len(prompts)))  # batch row of each decoder row
+        self.fed: list[list[int]] = [[] for _ in prompts]  # per batch row, as in the cache
+
+    @torch.inference_mode()
+    def propose(self, rows: list[int], sampled: list[list[int]], ks: list[int]) -> list[Proposal]:
+        assert rows == self.order, "the draft's rows must follow the batch's"
+        sequences = [self.prompts[r] + s for r, s in zip(rows, sampled, strict=True)]
+        pending: list[list[int]] = []
+        for position, (row, sequence) in enumerate(zip(rows, sequences, strict=True)):
+            keep = min(longest_common_prefix(self.fed[row], sequence), len(sequence) - 1)
+            self.decoder.crop_row(position, keep)
+            self.fed[row] = self.fed[row][:keep]
+            pending.append(sequence[keep:])
+        drafted: list[list[int]] = [[] for _ in rows]
+        drafting = [k > 0 for k in ks]
+        for step in range(max(ks, default=0)):
+            if not any(drafting):
+                break
+            feeds = []
+            for position in range(len(rows)):
+                if step == 0:
+                    feeds.append(pending[position])
+                elif drafting[position]:
+                    feeds.append([drafted[position][-1]])
+                else:  # done drafting: a placeholder, cropped away below
+                    feeds.append([sequences[position][-1]])
+            logits = self.decoder.forward_rows(feeds, [[len(feed) - 1] for feed in feeds])
+            for position, row in enumerate(rows):
+                if step == 0 or drafting[position]:
+                    self.fed[row].extend(feeds[position])
+                if not drafting[position]:
+                    self.decoder.crop_row(position, len(self.fed[row]))
+                    continue
+                prefix = sampled[position] + drafted[position]
+                token = int(self.filters.apply(logits[position], prefix)[0].argmax())
+                drafted[position].append(token)
+                if token == self.eot or len(drafted[position]) >= ks[position]:
+                    drafting[position] = False
+        return [Proposal(tokens) if tokens else NO_PROPOSAL for tokens in drafted]
+
+    def finish(self, rows: list[int]) -> None:
+        remaining = [p for p, row in enumerate(self.order) if row not in rows]
+        self.decoder.keep(remaining)
+        self.order = [self.order[p] for p in remaining]

@@ -33,5 +33,8 @@ class HybridDrafter:
         self.lookup = NgramDrafter()
         self.name = f"ngram+{model.name}"
 
+    def batch(self, contexts: list[WindowContext]) -> None:
+        return None
+
     def start(self, context: WindowContext) -> HybridSession:
         return HybridSession(self.lookup.start(context), self.model.start(context))

@@ -71,6 +71,9 @@ class ModelDrafter:
         timestamps = not context.options.without_timestamps
         return build_prompt(self.draft, language, context.task, context.previous, timestamps).tokens
 
+    def batch(self, contexts: list[WindowContext]) -> None:
+        return None  # an own encoder per window: drafted one by one (start)
+
     def start(self, context: WindowContext) -> DraftModelSession:
         encoder_out, elapsed = self.encode(context)
         # The main model drafting for itself runs exactly the verifier's code path (the main

@@ -69,5 +69,8 @@ class NgramSession:
 class NgramDrafter:
     name = "ngram"
 
+    def batch(self, contexts: list[WindowContext]) -> None:
+        return None  # lookups cost microseconds: no need to batch them
+
     def start(self, context: WindowContext) -> NgramSession:
         return NgramSession(list(context.carried), list(context.previous))

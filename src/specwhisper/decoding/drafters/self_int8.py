@@ -19,7 +19,7 @@ from ...hardware import native_bf16
 from ...models.loading import WhisperBundle
 from ..lean_decoder import LeanDecoder, fuse_decoder
 from ..logit_filters import build_filters
-from .base import DraftModelSession, WindowContext
+from .base import DraftModelSession, ModelBatchDraft, WindowContext
 
 
 class _DecoderOnly(nn.Module):
@@ -67,6 +67,16 @@ class SelfInt8Drafter:
     def __init__(self, main: WhisperBundle) -> None:
         self.main = main
         self.module = quantized_decoder(main)
+
+    def batch(self, contexts: list[WindowContext]) -> ModelBatchDraft:
+        decoder = LeanDecoder(
+            self.module,
+            cross_kvs=[context.main_cross_kv for context in contexts],
+            cross_dtype=torch.bfloat16 if native_bf16() else torch.float32,
+        )
+        filters = build_filters(self.main, contexts[0].options)
+        prompts = [list(context.main_prompt) for context in contexts]
+        return ModelBatchDraft(decoder, filters, prompts, self.main.special.eot)
 
     def start(self, context: WindowContext) -> DraftModelSession:
         # bfloat16 cross-attention: half the memory traffic of the draft's largest reads,
