@@ -48,6 +48,7 @@ from .models.int8 import COMPUTE_TYPES, int8_bundle
 from .models.loading import load_model
 from .models.registry import resolve_pair
 from .segments import Segment, cut_window
+from .words import WordAligner
 
 # Called with (seconds of audio done, seconds in all) after each window.
 ProgressCallback = Callable[[float, float], None]
@@ -309,6 +310,9 @@ class Transcriber:
         next_id = 0
         seek = 0
         carried: list[int] = []  # for drafts: what the previous window left unfinished
+        aligner = None
+        if options.word_timestamps:
+            aligner = WordAligner(self.main, info.language, options.task, info.stats)
         while seek < content_frames:
             if should_stop is not None and should_stop():
                 raise TranscriptionCancelled("transcription stopped: nobody waits for it")
@@ -331,11 +335,12 @@ class Transcriber:
             else:
                 cut = cut_window(result.tokens, stamp, window_frames)
                 offset = seek / FRAMES_PER_SECOND
+                window_segments: list[Segment] = []
                 for piece in cut.pieces:
                     text = tokenizer.decode([t for t in piece.tokens if t < eot])
                     if piece.start == piece.end or not text.strip():
                         continue  # an instant or no text: openai-whisper empties it, we drop it
-                    yield Segment(
+                    segment = Segment(
                         id=next_id,
                         seek=seek,
                         start=offset + piece.start,
@@ -347,10 +352,17 @@ class Transcriber:
                         compression_ratio=result.compression_ratio,
                         no_speech_prob=result.no_speech_prob,
                     )
+                    window_segments.append(segment)
                     next_id += 1
                     all_tokens += piece.tokens
-                seek += cut.advance
-                carried = cut.carried
+                next_seek, carried = seek + cut.advance, cut.carried
+                if aligner is not None:
+                    with self._lock:
+                        window_segments, next_seek, carried = aligner.finish_window(
+                            window_segments, encoder_out, seek, window_frames, cut
+                        )
+                yield from window_segments
+                seek = next_seek
                 if not options.condition_on_previous_text or result.temperature > 0.5:
                     # Text sampled that freely is a poor prompt for the next window.
                     prompt_reset_since = len(all_tokens)
