@@ -5,9 +5,17 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV    := tests/data/dev
 
-.PHONY: setup run test lint notebooks report
+.PHONY: setup browser run test lint notebooks report
 
 setup: $(STAMP)
+
+# The browser tests (tests/server/test_web_page.py) drive Debian's chromium through Playwright,
+# which cannot download a browser of its own here. Installed once, when missing (as root, or
+# through sudo).
+browser:
+	@command -v chromium >/dev/null || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; }
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -25,7 +33,7 @@ run: setup
 	$(PYTHON) main.py transcribe $(DEV)/dev_001.wav $(DEV)/dev_002.wav $(DEV)/dev_003.wav \
 		--model base --draft auto --output-format json
 
-test: setup
+test: setup browser
 	$(PYTHON) -m ruff check src tests main.py
 	$(PYTHON) -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 

@@ -141,3 +141,14 @@ def test_bad_file_fails_alone_in_one_quiet_line(dev_set, tmp_path, capfd):
     assert captured.err.strip().splitlines() == [captured.err.strip()]  # one line, no chatter
     assert captured.err.count("notes.mp3") == 1
     assert "Please remember" in captured.out  # the good file was still transcribed
+
+
+@pytest.mark.slow
+def test_word_timestamps_flag_adds_words_to_the_json(dev_set, capsys):
+    clip = str(dev_set[0].audio_path)
+    args = ["transcribe", clip, "--model", "tiny.en", "--draft", "none", "--word-timestamps"]
+    assert main([*args, "--output-format", "json", "--temperature", "0"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    segment = record["segments"][0]
+    assert "".join(w["word"] for w in segment["words"]) == segment["text"]
+    assert segment["words"][0]["word"] == " Please" and record["stats"]["word_timing_s"] > 0

@@ -70,17 +70,18 @@ def transcribe_many(transcriber, audios: list, options: TranscribeOptions, limit
             continue
         windows = [item.stream.next_window() for item in active]
         with transcriber._lock, torch.inference_mode():
-            decoded = decode_round(transcriber, active, windows, options)
-        for item, result in zip(active, decoded, strict=True):
-            item.segments += item.stream.advance(result)
-            item.first_encoded = None
+            decoded, encoded = decode_round(transcriber, active, windows, options)
+            for item, result, out in zip(active, decoded, encoded, strict=True):
+                item.segments += item.stream.advance(result, out)
+                item.first_encoded = None
     return results
 
 
 def decode_round(
     transcriber, items: list[_Input], windows: list[WindowInput], options: TranscribeOptions
-) -> list[WindowResult]:
-    """Each item's window decoded: the greedy attempts together, the rest window by window."""
+) -> tuple[list[WindowResult], list[torch.Tensor]]:
+    """Each item's window decoded (the greedy attempts together, the rest window by window),
+    and the windows' encoder outputs (word timestamps read them)."""
     encoded = []
     for item, window in zip(items, windows, strict=True):
         first = item.first_encoded if window.seek == 0 else None
@@ -90,12 +91,13 @@ def decode_round(
     firsts = [None] * len(items)
     if batched:
         firsts = _greedy_together(transcriber, items, windows, encoded, languages, options)
-    return [
+    results = [
         item.decoder.decode(w.audio, out, w.previous, lang, w.carried, first=first)
         for item, w, out, lang, first in zip(
             items, windows, encoded, languages, firsts, strict=True
         )
     ]
+    return results, encoded
 
 
 def _greedy_together(transcriber, items, windows, encoded, languages, options):

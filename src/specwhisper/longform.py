@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from .decoding.logit_filters import timestamp_begin
 from .decoding.options import TranscribeOptions, WindowResult
 from .decoding.window import WindowAudio, is_silence
 from .features import FRAMES_PER_SECOND, HOP_LENGTH, N_FRAMES, AudioScan, WindowFeatures
 from .models.loading import WhisperBundle
 from .segments import Segment, cut_window
+from .words import WordAligner
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,10 @@ class LongFormStream:
         windows: WindowFeatures,
         audio_scan: AudioScan,
         options: TranscribeOptions,
+        aligner: WordAligner | None = None,
     ) -> None:
         self.main = main
+        self.aligner = aligner  # word timestamps, when asked for
         self.windows = windows
         self.options = options
         self.frames = audio_scan.frames
@@ -71,9 +76,10 @@ class LongFormStream:
         previous = self.all_tokens[self.prompt_reset_since :]
         return WindowInput(self.seek, audio, previous, self.carried)
 
-    def advance(self, result: WindowResult) -> list[Segment]:
-        """Take the decoded window at ``seek``: its segments (those with text), and ``seek``,
-        the prompt and the carried tail moved on as openai-whisper moves them."""
+    def advance(self, result: WindowResult, encoder_out: torch.Tensor) -> list[Segment]:
+        """Take the decoded window at ``seek``: its segments (those with text, with their
+        words when asked for), and ``seek``, the prompt and the carried tail moved on as
+        openai-whisper moves them. ``encoder_out``: the window's main encoder output."""
         options, tokenizer, eot = self.options, self.main.tokenizer, self.main.special.eot
         window_frames = min(N_FRAMES, self.frames - self.seek)
         self.carried = []
@@ -103,8 +109,12 @@ class LongFormStream:
             )
             self.next_id += 1
             self.all_tokens += piece.tokens
-        self.seek += cut.advance
-        self.carried = cut.carried
+        next_seek, self.carried = self.seek + cut.advance, cut.carried
+        if self.aligner is not None:
+            segments, next_seek, self.carried = self.aligner.finish_window(
+                segments, encoder_out, self.seek, window_frames, cut
+            )
+        self.seek = next_seek
         if not options.condition_on_previous_text or result.temperature > 0.5:
             # Text sampled that freely is a poor prompt for the next window.
             self.prompt_reset_since = len(self.all_tokens)

@@ -48,6 +48,9 @@ class Segment:
             data[key] = round(data[key], 4)
         if self.words is None:
             del data["words"]
+        else:
+            for word in data["words"]:
+                word["probability"] = round(word["probability"], 4)
         return data
 
 

@@ -43,6 +43,7 @@ from .models.int8 import COMPUTE_TYPES, int8_bundle
 from .models.loading import load_model
 from .models.registry import resolve_pair
 from .segments import Segment
+from .words import WordAligner
 
 # Inputs decoded together by transcribe_batch: a step over 8 rows costs little more than over
 # one on a memory-bound CPU decoder, and the encoder (one window at a time) dominates anyway.
@@ -298,7 +299,10 @@ class Transcriber:
             eot=self.main.special.eot,
             stats=stats,
         )
-        stream = LongFormStream(self.main, windows, audio_scan, options)
+        aligner = None
+        if options.word_timestamps:
+            aligner = WordAligner(self.main, info.language, options.task, stats)
+        stream = LongFormStream(self.main, windows, audio_scan, options, aligner)
         return stream, decoder, info, first_encoded
 
     def _seek_loop(
@@ -322,7 +326,9 @@ class Transcriber:
                 result = decoder.decode(
                     window.audio, encoder_out, window.previous, info.language, window.carried
                 )
-            yield from stream.advance(result)
+            with self._lock:
+                segments = stream.advance(result, encoder_out)
+            yield from segments
             if progress is not None:
                 progress(stream.seconds_done, stream.duration)
 

@@ -78,6 +78,10 @@ _FLAGS: dict[str, dict] = {
         "metavar": "K",
         "help": "fixed draft tokens per verification (default: adaptive)",
     },
+    "word_timestamps": {
+        "action": "store_true",
+        "help": "word-level timestamps: `words` in each JSON segment (from cross-attention)",
+    },
 }
 
 
@@ -98,8 +102,9 @@ def options_from_args(args: argparse.Namespace) -> TranscribeOptions:
         for field in fields(TranscribeOptions)
         if getattr(args, field.name, None) is not None
     }
-    if given.get("without_timestamps") is False:
-        del given["without_timestamps"]
+    for switch in ("without_timestamps", "word_timestamps"):  # store_true: False = left out
+        if given.get(switch) is False:
+            del given[switch]
     return TranscribeOptions(**{**_DEFAULTS.__dict__, **given})
 
 

@@ -36,6 +36,20 @@ def test_api_links_to_the_docs(client):
     assert {"/transcribe/batch", "/transcribe/stream"} <= set(paths)
 
 
+def test_root_serves_the_web_page_and_its_files(client):
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<title>specwhisper" in page.text and "/static/app.js" in page.text
+    for name, kind in (
+        ("app.js", "javascript"),
+        ("transcript.js", "javascript"),
+        ("app.css", "css"),
+    ):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200 and kind in response.headers["content-type"], name
+    assert client.get("/static/missing.js").status_code == 404
+
+
 def test_health_reports_the_preloaded_default_model(client):
     body = client.get("/health").json()
     assert body["status"] == "ok" and body["default_model"] == "tiny.en"

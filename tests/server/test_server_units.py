@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from dataclasses import replace
 
 import pytest
 from pydantic import ValidationError
 
 from specwhisper.cli import build_parser, main
 from specwhisper.decoding.options import SpecStats, option_names
-from specwhisper.segments import Segment
+from specwhisper.segments import Segment, Word
 from specwhisper.server import formats
 from specwhisper.server.auth import key_matches
 from specwhisper.server.catalog import Catalog, ModelKey
@@ -19,7 +20,7 @@ from specwhisper.server.errors import ApiError
 from specwhisper.server.forms import openai_temperatures, option_fields
 from specwhisper.server.pool import Admission, ClientWatch
 from specwhisper.server.routes_native import native_job
-from specwhisper.server.schemas import OpenAISegment, SegmentBody, SpeculativeStats
+from specwhisper.server.schemas import OpenAISegment, SegmentBody, SpeculativeStats, WordBody
 from specwhisper.server.settings import ServerSettings
 from specwhisper.transcribe import Transcription
 
@@ -90,7 +91,12 @@ def test_native_fields_cover_cli_flags_and_options():
 def test_stats_and_segment_schemas_match_the_engine():
     assert set(SpeculativeStats.model_fields) == set(SpecStats().as_dict())
     segment = Segment(0, 0, 0.0, 1.0, " Hi.", [1], 0.0, -0.1, 1.0, 0.01)
-    assert set(SegmentBody.model_fields) == set(segment.as_dict())
+    assert set(SegmentBody.model_fields) == set(segment.as_dict()) | {"words"}
+    with_words = replace(segment, words=[Word(" Hi.", 0.0, 0.5, 0.912345)])
+    record = with_words.as_dict()
+    assert set(SegmentBody.model_fields) == set(record)
+    assert record["words"] == [{"word": " Hi.", "start": 0.0, "end": 0.5, "probability": 0.9123}]
+    assert set(WordBody.model_fields) == set(record["words"][0])
 
 
 def _result(text: str, duration: float) -> Transcription:
@@ -118,6 +124,22 @@ def test_verbose_json_names_the_language_like_openai():
     assert (body["task"], body["language"], body["duration"]) == ("translate", "german", 1.0)
     segment = OpenAISegment(**body["segments"][0])
     assert segment.tokens == [1, 2] and segment.avg_logprob == -0.25
+
+
+def test_verbose_json_lists_words_like_openai_when_there_are_some():
+    import json
+
+    plain = formats.render(_result("Hallo Welt.", 1.0), "transcribe", "verbose_json")
+    assert "words" not in json.loads(plain.body)
+    result = _result("Hallo Welt.", 1.0)
+    words = [Word(" Hallo", 0.0, 0.42, 0.9), Word(" Welt.", 0.42, 0.98, 0.8)]
+    result = replace(result, segments=[replace(result.segments[0], words=words)])
+    body = json.loads(formats.render(result, "transcribe", "verbose_json").body)
+    assert body["words"] == [
+        {"word": "Hallo", "start": 0.0, "end": 0.42},
+        {"word": "Welt.", "start": 0.42, "end": 0.98},
+    ]
+    assert "words" not in body["segments"][0]  # OpenAI's segments carry no words
 
 
 def test_openai_temperature_is_a_ladder_from_it():

@@ -66,6 +66,11 @@ class TranscribeOptions:
     use_speculative: bool = True
     # Fixed number of draft tokens per verification; None adapts it from measured costs.
     draft_length: int | None = None
+    # Word-level timestamps (``Segment.words``) from the main model's cross-attention and
+    # dynamic time warping, as openai-whisper's: one extra decoder pass per window, over its
+    # final tokens, so drafting never changes them. Segments then span their words, and a
+    # window that ends mid-sentence is followed by one starting at its last word's end.
+    word_timestamps: bool = False
 
     @property
     def sample_len(self) -> int:
@@ -176,6 +181,7 @@ class SpecStats:
     draft_encoder_s: float = 0.0
     drafting_s: float = 0.0
     verifying_s: float = 0.0
+    word_timing_s: float = 0.0  # word timestamps: the extra decoder pass and DTW
     windows: int = 0  # 30 s windows decoded
     fallbacks: int = 0  # window decodes retried at a higher temperature
     # Windows decoded again plainly because a kept token won by less than verify.NEAR_TIE:
@@ -198,7 +204,13 @@ class SpecStats:
         data = asdict(self)
         data["acceptance_rate"] = round(self.acceptance_rate, 4)
         data["tokens_per_verify"] = round(self.tokens_per_verify, 4)
-        for key in ("main_encoder_s", "draft_encoder_s", "drafting_s", "verifying_s"):
+        for key in (
+            "main_encoder_s",
+            "draft_encoder_s",
+            "drafting_s",
+            "verifying_s",
+            "word_timing_s",
+        ):
             data[key] = round(data[key], 4)
         return data
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..transcribe import set_threads
@@ -29,6 +30,8 @@ DESCRIPTION = """\
 Whisper transcription accelerated by lossless speculative decoding: the text is exactly what
 plain greedy decoding gives, only faster.
 
+* A web page for people at `/`: upload or record, live segments, words highlighted as the
+  audio plays, what speculative decoding did.
 * Native API: `POST /transcribe`, `POST /transcribe/batch`, `GET /models`, `GET /health`.
 * OpenAI-compatible: `POST /v1/audio/transcriptions`, `POST /v1/audio/translations`,
   `GET /v1/models`. Point the official client's `base_url` at `http://HOST:PORT/v1`.
@@ -76,6 +79,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.mount("/static", StaticFiles(directory=routes_native.STATIC_DIR), name="static")
     app.include_router(routes_native.router)
     app.include_router(routes_native.protected)
     app.include_router(routes_openai.router)

@@ -9,7 +9,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from ..transcribe import Transcription
 from ..writers import to_srt, to_vtt
-from .schemas import OpenAISegment, OpenAITranscription, OpenAIVerboseTranscription, Usage
+from .schemas import (
+    OpenAISegment,
+    OpenAITranscription,
+    OpenAIVerboseTranscription,
+    OpenAIWord,
+    Usage,
+)
 
 ResponseFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
 RESPONSE_FORMATS: tuple[str, ...] = ("json", "text", "srt", "vtt", "verbose_json")
@@ -40,6 +46,18 @@ def openai_segments(result: Transcription) -> list[OpenAISegment]:
     ]
 
 
+def openai_words(result: Transcription) -> list[OpenAIWord] | None:
+    """Every word of the transcript as OpenAI lists them (no leading space, no probability);
+    None when the transcription had no word timestamps."""
+    if not any(s.words is not None for s in result.segments):
+        return None
+    return [
+        OpenAIWord(word=w.word.strip(), start=round(w.start, 3), end=round(w.end, 3))
+        for s in result.segments
+        for w in s.words or []
+    ]
+
+
 def render(result: Transcription, task: str, response_format: str) -> Response:
     """The HTTP response for ``result`` in one of OpenAI's formats."""
     usage = Usage(seconds=round(result.duration, 3))
@@ -56,7 +74,8 @@ def render(result: Transcription, task: str, response_format: str) -> Response:
             duration=round(result.duration, 3),
             text=result.text,
             segments=openai_segments(result),
+            words=openai_words(result),
             usage=usage,
         )
-        return JSONResponse(body.model_dump())
+        return JSONResponse(body.model_dump(exclude_none=True))
     return JSONResponse(OpenAITranscription(text=result.text, usage=usage).model_dump())

@@ -82,6 +82,10 @@ def option_fields(
     draft_length: Annotated[
         int | None, Form(description="fixed draft tokens per verification; empty: adaptive")
     ] = None,
+    word_timestamps: Annotated[
+        bool | None,
+        Form(description="true: each segment gets `words` with start, end, probability (false)"),
+    ] = None,
 ) -> dict:
     """The options a native request gives (``TranscribeOptions`` fields; unparsed ones raise
     OptionsError naming the field)."""
@@ -98,6 +102,7 @@ def option_fields(
         "seed": seed,
         "use_speculative": use_speculative,
         "draft_length": draft_length,
+        "word_timestamps": word_timestamps,
     }
     options = {name: value for name, value in given.items() if value is not None}
     if temperature and temperature.strip():

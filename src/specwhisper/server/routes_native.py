@@ -1,5 +1,6 @@
-"""specwhisper's own endpoints: /api, /health, /models, /transcribe, /transcribe/batch and
-/transcribe/stream (segments as newline-delimited JSON, sent as they are decoded)."""
+"""specwhisper's own endpoints: the web page at /, /api, /health, /models, /transcribe,
+/transcribe/batch and /transcribe/stream (segments as newline-delimited JSON, sent as they are
+decoded)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Annotated
 
 import anyio
@@ -14,7 +16,7 @@ import anyio.from_thread
 import anyio.to_thread
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from .. import __version__
 from ..segments import Segment
@@ -51,6 +53,8 @@ protected = APIRouter(dependencies=[Depends(require_key)])
 
 TRANSCRIBE_ERRORS = error_responses(400, 401, 413, 415, 422, 503)
 NDJSON = "application/x-ndjson"
+# The web page: plain HTML, CSS and JavaScript, no build step (app.py mounts it at /static).
+STATIC_DIR = Path(__file__).parent / "static"
 
 ModelField = Annotated[
     str | None,
@@ -103,8 +107,9 @@ def native_body(outcome: Outcome) -> TranscribeResponse:
 
 
 @router.get("/", include_in_schema=False)
-async def root() -> RedirectResponse:
-    return RedirectResponse("/docs")
+async def root() -> FileResponse:
+    """The web page (open, like /docs: the page asks for a key when the API needs one)."""
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
 
 @router.get("/api", response_model=RootResponse, summary="API documentation links")
@@ -167,7 +172,14 @@ AudioFile = Annotated[
 ]
 
 
-@protected.post("/transcribe", response_model=TranscribeResponse, responses=TRANSCRIBE_ERRORS)
+# exclude_unset: a segment has `words` only when word timestamps were asked for, as in the
+# engine's JSON; every other field is always set.
+@protected.post(
+    "/transcribe",
+    response_model=TranscribeResponse,
+    response_model_exclude_unset=True,
+    responses=TRANSCRIBE_ERRORS,
+)
 async def transcribe(
     request: Request,
     file: AudioFile,
@@ -294,7 +306,12 @@ def _done_line(result: Transcription) -> dict:
     return {"type": "done", **record}
 
 
-@protected.post("/transcribe/batch", response_model=BatchResponse, responses=TRANSCRIBE_ERRORS)
+@protected.post(
+    "/transcribe/batch",
+    response_model=BatchResponse,
+    response_model_exclude_unset=True,  # as /transcribe; BatchItem sets all of its fields
+    responses=TRANSCRIBE_ERRORS,
+)
 async def transcribe_batch(
     request: Request,
     files: Annotated[list[UploadFile], File(description="audio files")],
@@ -333,10 +350,15 @@ async def transcribe_batch(
                 index=index,
                 filename=upload.filename,
                 status=failure.status,
+                result=None,
                 error=failure.body(),  # type: ignore[arg-type]
             )
         return BatchItem(
-            index=index, filename=upload.filename, status=200, result=native_body(outcome)
+            index=index,
+            filename=upload.filename,
+            status=200,
+            result=native_body(outcome),
+            error=None,
         )
 
     with state.admission.admit(len(files)):

@@ -2,7 +2,8 @@
 
 ``prompt`` prompts the first window (openai-whisper's ``initial_prompt``); ``temperature`` 0 is
 greedy with the fallback ladder when a window fails the thresholds (as OpenAI documents it),
-t > 0 starts the ladder at t; srt, vtt and verbose_json carry the real segments.
+t > 0 starts the ladder at t; srt, vtt and verbose_json carry the real segments, and
+``timestamp_granularities[]=word`` adds OpenAI's top-level ``words`` to verbose_json.
 """
 
 from __future__ import annotations
@@ -75,9 +76,13 @@ async def _run(
     compute_type: str | None = None,
     language: str | None = None,
     task: Task = "transcribe",
+    granularities: list[str] | None = None,
 ) -> Response:
     state = get_state(request)
     options: dict = {"task": task, "initial_prompt": prompt or None}
+    if "word" in (granularities or []) and response_format == "verbose_json":
+        # Only verbose_json has room for words (as with OpenAI); other formats skip their cost.
+        options["word_timestamps"] = True
     if language := clean_language(language):
         options["language"] = language
     if not 0 <= temperature <= 1:  # NaN included
@@ -115,7 +120,8 @@ async def create_transcription(
         list[Literal["word", "segment"]] | None,
         Form(
             alias="timestamp_granularities[]",
-            description="segment (always there in verbose_json); word: not yet",
+            description="with response_format=verbose_json: segment (always there) and/or "
+            "word (adds the top-level `words` list; costs one extra decoder pass per window)",
         ),
     ] = None,
     draft: DraftField = None,
@@ -132,6 +138,7 @@ async def create_transcription(
         temperature=temperature,
         compute_type=compute_type,
         language=language,
+        granularities=timestamp_granularities,
     )
 
 

@@ -40,12 +40,20 @@ class SpeculativeStats(BaseModel):
     draft_encoder_s: float
     drafting_s: float
     verifying_s: float
+    word_timing_s: float
     windows: int
     fallbacks: int
     near_ties: int
     draft_lengths: list[int]
     accepted_per_verify: list[int]
     remap: dict[str, int]
+
+
+class WordBody(BaseModel):
+    word: str = Field(description="the word's text, with its leading space and punctuation")
+    start: float = Field(description="seconds from the start of the audio")
+    end: float
+    probability: float = Field(description="mean probability of its tokens")
 
 
 class SegmentBody(BaseModel):
@@ -61,6 +69,9 @@ class SegmentBody(BaseModel):
     avg_logprob: float
     compression_ratio: float
     no_speech_prob: float
+    words: list[WordBody] | None = Field(
+        None, description="only with word_timestamps=true: the segment's words, in order"
+    )
 
 
 class TranscribeResponse(BaseModel):
@@ -163,12 +174,21 @@ class OpenAISegment(BaseModel):
     no_speech_prob: float
 
 
+class OpenAIWord(BaseModel):
+    word: str
+    start: float
+    end: float
+
+
 class OpenAIVerboseTranscription(BaseModel):
     task: Literal["transcribe", "translate"]
     language: str = Field(description="language name in lower case, as OpenAI returns it")
     duration: float
     text: str
     segments: list[OpenAISegment]
+    words: list[OpenAIWord] | None = Field(
+        None, description="with timestamp_granularities[]=word: every word, in order"
+    )
     usage: Usage | None = None
 
 
