@@ -24,7 +24,12 @@ from .decoding.lean_decoder import LeanDecoder
 from .decoding.options import TranscribeOptions, WindowResult
 from .decoding.prompt import build_prompt
 from .decoding.window import WindowDecoder
-from .errors import AudioDecodeError, AudioTooLongError, SpecwhisperError
+from .errors import (
+    AudioDecodeError,
+    AudioTooLongError,
+    SpecwhisperError,
+    TranscriptionCancelled,
+)
 from .longform import LongFormStream, WindowInput
 from .segments import Segment
 
@@ -40,7 +45,9 @@ class _Input:
     segments: list[Segment] = field(default_factory=list)
 
 
-def transcribe_many(transcriber, audios: list, options: TranscribeOptions, limits, batch_size):
+def transcribe_many(
+    transcriber, audios: list, options: TranscribeOptions, limits, batch_size, stops
+):
     """See ``Transcriber.transcribe_batch``."""
     from .transcribe import Transcription
 
@@ -59,7 +66,12 @@ def transcribe_many(transcriber, audios: list, options: TranscribeOptions, limit
             active.append(_Input(index, stream, decoder, info, first, started))
         still: list[_Input] = []
         for item in list(active):
-            if item.stream.done:  # nothing to decode (all silence skipped, or empty)
+            stop = stops[item.index]
+            if stop is not None and stop():
+                results[item.index] = TranscriptionCancelled(
+                    "transcription stopped: nobody waits for it"
+                )
+            elif item.stream.done:  # nothing to decode (all silence skipped, or empty)
                 results[item.index] = Transcription.collect(
                     item.info, iter(item.segments), item.started
                 )

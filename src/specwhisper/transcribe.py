@@ -27,6 +27,7 @@ from .decoding.options import MAX_DRAFT_LENGTH, SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
 from .decoding.window import WindowDecoder
 from .errors import (
+    AudioDecodeError,
     AudioTooLongError,
     OptionsError,
     SpecwhisperError,
@@ -45,10 +46,6 @@ from .models.registry import resolve_pair
 from .segments import Segment
 from .words import WordAligner
 
-# Inputs decoded together by transcribe_batch: a step over 8 rows costs little more than over
-# one on a memory-bound CPU decoder, and the encoder (one window at a time) dominates anyway.
-DEFAULT_BATCH_SIZE = 8
-MAX_BATCH_SIZE = 64
 # Called with (seconds of audio done, seconds in all) after each window.
 ProgressCallback = Callable[[float, float], None]
 # Asked before each window; True stops the transcription (TranscriptionCancelled).
@@ -224,26 +221,31 @@ class Transcriber:
         audios: Sequence[AudioInput | AudioStream | PreparedAudio],
         options: TranscribeOptions | None = None,
         *,
-        batch_size: int = DEFAULT_BATCH_SIZE,
         limits: DecodeLimits | None = None,
+        should_stop: Sequence[StopCheck | None] | None = None,
         **overrides,
     ) -> list[Transcription | SpecwhisperError]:
         """Transcribe several inputs with the same options: one result per input, in order.
 
-        Up to ``batch_size`` inputs are decoded together, window by window in lockstep (each
-        file's windows stay in order; a finished file's place goes to the next one); every
-        input's text is what ``transcribe`` gives it alone. An input that fails (unreadable,
-        too long) gets its error in its place; the others are transcribed all the same.
-        Options are checked once, before any input is read."""
+        Up to ``batch_size`` (an option) inputs are decoded together, window by window in
+        lockstep (each file's windows stay in order; a finished file's place goes to the next
+        one); every input's text is what ``transcribe`` gives it alone. An input that fails
+        (unreadable, too long) gets its error in its place; the others are transcribed all
+        the same. Options are checked once, before any input is read. ``should_stop``: per
+        input, asked before each of its windows (True stops it: TranscriptionCancelled)."""
         from .batching import transcribe_many
 
-        if not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
-            raise OptionsError(
-                f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}, not {batch_size!r}",
-                "batch_size",
-            )
         options = self.options(options, **overrides)
-        return transcribe_many(self, list(audios), options, limits, batch_size)
+        stops = list(should_stop) if should_stop is not None else [None] * len(audios)
+        if options.vad:  # each input's chunks are the batch
+            results: list[Transcription | SpecwhisperError] = []
+            for audio, stop in zip(audios, stops, strict=True):
+                try:
+                    results.append(self.transcribe(audio, options, limits=limits, should_stop=stop))
+                except (AudioDecodeError, AudioTooLongError, TranscriptionCancelled) as error:
+                    results.append(error)
+            return results
+        return transcribe_many(self, list(audios), options, limits, options.batch_size, stops)
 
     def transcribe_segments(
         self,
@@ -261,6 +263,10 @@ class Transcriber:
         language on the first window before returning; everything else happens per segment.
         """
         options = self.options(options, **overrides)
+        if options.vad:
+            from .vad_transcribe import vad_segments
+
+            return vad_segments(self, audio, options, limits, should_stop, progress)
         stream, decoder, info, first_encoded = self._start(audio, options, limits)
         return self._seek_loop(stream, decoder, info, first_encoded, should_stop, progress), info
 

@@ -78,6 +78,16 @@ _FLAGS: dict[str, dict] = {
         "metavar": "K",
         "help": "fixed draft tokens per verification (default: adaptive)",
     },
+    "vad": {
+        "action": "store_true",
+        "help": "VAD-batched long form: speech chunks of up to 30 s decoded in batches, "
+        "without the previous text as prompt",
+    },
+    "batch_size": {
+        "type": int,
+        "metavar": "N",
+        "help": "files (or VAD chunks) decoded together (default 8)",
+    },
     "word_timestamps": {
         "action": "store_true",
         "help": "word-level timestamps: `words` in each JSON segment (from cross-attention)",

@@ -18,6 +18,7 @@ TASKS: tuple[str, ...] = ("transcribe", "translate")
 MAX_BEAM_SIZE = 5
 MAX_BEST_OF = 10
 MAX_DRAFT_LENGTH = 16
+MAX_BATCH_SIZE = 64
 # openai-whisper's fallback ladder: greedy first, then sampling ever more freely.
 DEFAULT_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 # A window is decoded with at most this many sampled tokens: half of the decoder's 448
@@ -71,6 +72,12 @@ class TranscribeOptions:
     # final tokens, so drafting never changes them. Segments then span their words, and a
     # window that ends mid-sentence is followed by one starting at its last word's end.
     word_timestamps: bool = False
+    # VAD-batched long form: Silero VAD cuts the speech into chunks of at most 30 s, decoded
+    # in batches and alone (no prompt of earlier text). Faster on many-core or batched
+    # hardware, and silence never reaches the model; see vad.py for what differs.
+    vad: bool = False
+    # Inputs (or VAD chunks) decoded together by transcribe_batch.
+    batch_size: int = 8
 
     @property
     def sample_len(self) -> int:
@@ -89,6 +96,7 @@ class TranscribeOptions:
         _integer(self, "max_new_tokens", 1, MAX_WINDOW_TOKENS, optional=True)
         _integer(self, "draft_length", 1, MAX_DRAFT_LENGTH, optional=True)
         _integer(self, "seed", 0, 2**63 - 1, optional=True)
+        _integer(self, "batch_size", 1, MAX_BATCH_SIZE)
         temperatures = self.temperature
         if (
             not isinstance(temperatures, tuple)
@@ -217,6 +225,14 @@ class SpecStats:
     def add_remap(self, counts: dict[str, int]) -> None:
         for key, value in counts.items():
             self.remap[key] = self.remap.get(key, 0) + value
+
+    def add(self, other: SpecStats) -> None:
+        """Add ``other``'s counts, times and lists to these (parts of one transcription)."""
+        for name, value in vars(other).items():
+            if name == "remap":
+                self.add_remap(value)
+            else:
+                setattr(self, name, getattr(self, name) + value)
 
 
 @dataclass(frozen=True)

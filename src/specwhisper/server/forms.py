@@ -82,6 +82,11 @@ def option_fields(
     draft_length: Annotated[
         int | None, Form(description="fixed draft tokens per verification; empty: adaptive")
     ] = None,
+    vad: Annotated[
+        bool | None,
+        Form(description="true: speech chunks found by Silero VAD, decoded in batches alone"),
+    ] = None,
+    batch_size: Annotated[int | None, Form(description="VAD chunks decoded together (8)")] = None,
     word_timestamps: Annotated[
         bool | None,
         Form(description="true: each segment gets `words` with start, end, probability (false)"),

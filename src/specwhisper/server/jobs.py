@@ -24,6 +24,7 @@ from ..errors import AudioDecodeError, AudioTooLongError, OptionsError, Transcri
 from ..features import CHUNK_SECONDS, PreparedAudio
 from ..segments import Segment
 from ..transcribe import Transcription, TranscriptionInfo
+from .batcher import Batcher
 from .catalog import Catalog, ModelKey
 from .errors import ApiError, api_error
 from .pool import Admission, ClientWatch, Ticket, TranscriberPool
@@ -71,6 +72,7 @@ class ServerState:
         )
         self.decode_limiter = anyio.CapacityLimiter(DECODE_THREADS)
         self.limits = DecodeLimits(settings.max_audio_seconds, settings.max_decode_seconds)
+        self.batcher = Batcher(self, settings.batch_size)
         self.started = time.time()
 
 
@@ -199,10 +201,10 @@ async def transcribe_upload(
     audio = await prepare_upload(state, job, data, filename, param)
     decoded = time.perf_counter()
     watch = ClientWatch(request)
-    work = run_segments(state, job, options, audio, watch, ticket or Ticket(1))
-
+    ticket = ticket or Ticket(1)
+    ticket.windows = windows_of(audio.duration)
     try:
-        result, queued = await state.admission.run(lambda: work(Transcription.collect), watch)
+        result, queued = await state.batcher.transcribe(job.key, options, audio, watch, ticket)
     except Exception as error:
         raise api_error(error, param) from error
     timing = {

@@ -190,7 +190,7 @@ class Admission:
         if windows > 0 and seconds > 0:
             self.window_s += 0.3 * (seconds / windows - self.window_s)
 
-    def _busy(self, reason: str, code: str) -> ApiError:
+    def busy(self, reason: str, code: str) -> ApiError:
         """A 503 that tells the client when to come back."""
         seconds = self.retry_after()
         return ApiError(
@@ -205,7 +205,7 @@ class Admission:
     def admit(self, count: int = 1) -> Iterator[Ticket]:
         """Hold ``count`` places in the queue (a batch takes one per file), or raise 503."""
         if self.inside + count > self.capacity:
-            raise self._busy(
+            raise self.busy(
                 f"server busy: {self.inside} requests are running or queued (capacity "
                 f"{self.capacity})",
                 "queue_full",
@@ -218,6 +218,18 @@ class Admission:
         finally:
             self.inside -= count
             self._tickets.remove(ticket)
+
+    @asynccontextmanager
+    async def worker(self) -> AsyncIterator[None]:
+        """Hold a worker, waiting as long as it takes (the batcher's dispatchers: the requests
+        themselves keep their own deadlines)."""
+        await self._workers.acquire()
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self._workers.release()
 
     @asynccontextmanager
     async def slot(self, watch: ClientWatch | None = None) -> AsyncIterator[float]:
@@ -239,16 +251,16 @@ class Admission:
                 group.cancel_scope.cancel()
         if not acquired:
             if waited.cancelled_caught:
-                raise self._busy(
+                raise self.busy(
                     f"timed out after {self.timeout:g} s waiting for a free worker",
                     "queue_timeout",
                 )
             self.on_abandoned()
-            raise _client_closed()
+            raise client_closed()
         try:
             if watch is not None and watch.gone.is_set():
                 self.on_abandoned()
-                raise _client_closed()
+                raise client_closed()
             self.running += 1
             try:
                 yield time.perf_counter() - queued_at
@@ -279,5 +291,5 @@ class Admission:
             return result, waited
 
 
-def _client_closed() -> ApiError:
+def client_closed() -> ApiError:
     return ApiError(499, "client closed the connection while queued", "client_closed")

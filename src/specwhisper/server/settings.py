@@ -43,6 +43,9 @@ class ServerSettings(BaseSettings):
     # Seconds a request may wait in the queue before it is answered 503. A transcription that
     # has started runs to its end unless its client goes away (checked between windows).
     request_timeout: float = Field(default=300.0, gt=0)
+    # Requests waiting at the same moment for the same model and options are decoded together,
+    # up to this many (1: never batch). Nothing waits to form a batch.
+    batch_size: int = Field(default=8, ge=1, le=64)
     # Files per POST /transcribe/batch (also capped by concurrency + max_queue).
     max_batch_files: int = Field(default=16, ge=1)
     # torch CPU threads; None keeps torch's choice.

@@ -1,0 +1,88 @@
+"""``Transcriber.transcribe_segments`` with ``vad``: speech chunks (vad.py) decoded in batches
+(``transcribe_batch``), their segments put on the file's timeline, lazily batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from itertools import islice
+
+import torch
+
+from .audio import SAMPLE_RATE
+from .decoding.kv_decoder import encode
+from .decoding.options import SpecStats, TranscribeOptions
+from .decoding.prompt import detect_language
+from .errors import SpecwhisperError, TranscriptionCancelled
+from .features import log_mel
+from .segments import Segment
+from .vad import Chunk, chunk_audio, chunks_of, shifted, speech_regions
+
+
+def vad_segments(transcriber, audio, options: TranscribeOptions, limits, should_stop, progress):
+    """(segments, info) as ``transcribe_segments`` returns them."""
+    from .transcribe import TranscriptionInfo
+
+    prepared = transcriber.prepare(audio, limits)
+    chunks = chunks_of(speech_regions(prepared.stream))
+    reader = chunk_audio(prepared.stream, chunks)
+    stats = SpecStats()
+    language, probability = options.language, 1.0
+    first_chunk = next(reader, None)
+    if language is None and transcriber.main.multilingual and first_chunk is not None:
+        # Detected once, on the first chunk of speech, as openai-whisper does on the first
+        # window; every chunk is then decoded in that language.
+        with transcriber._lock, torch.inference_mode():
+            encoded = encode(transcriber.main.model, log_mel(first_chunk, transcriber.main))
+            language, probability = detect_language(transcriber.main, encoded)
+    info = TranscriptionInfo(
+        language=language or "en",
+        language_probability=probability,
+        duration=prepared.duration,
+        model=transcriber.main.name,
+        draft=transcriber.draft_name if options.use_speculative else None,
+        options=options,
+        eot=transcriber.main.special.eot,
+        stats=stats,
+    )
+    per_chunk = replace(
+        options, vad=False, language=info.language, condition_on_previous_text=False
+    )
+    samples = iter([first_chunk]) if first_chunk is not None else iter(())
+    audio_chunks = _chain(samples, reader)
+    segments = _segments(transcriber, chunks, audio_chunks, per_chunk, info, should_stop, progress)
+    return segments, info
+
+
+def _chain(first, rest):
+    yield from first
+    yield from rest
+
+
+def _segments(
+    transcriber,
+    chunks: list[Chunk],
+    audio_chunks: Iterator,
+    options: TranscribeOptions,
+    info,
+    should_stop,
+    progress,
+) -> Iterator[Segment]:
+    next_id = 0
+    done = 0
+    while done < len(chunks):
+        if should_stop is not None and should_stop():
+            raise TranscriptionCancelled("transcription stopped: nobody waits for it")
+        group = chunks[done : done + options.batch_size]
+        arrays = list(islice(audio_chunks, len(group)))
+        results = transcriber.transcribe_batch(arrays, options)
+        for chunk, result in zip(group, results, strict=True):
+            if isinstance(result, SpecwhisperError):
+                raise result
+            info.stats.add(result.stats)
+            for segment in result.segments:
+                yield shifted(segment, chunk.offset, next_id)
+                next_id += 1
+        done += len(group)
+        if progress is not None:
+            progress(group[-1].end / SAMPLE_RATE, info.duration)
