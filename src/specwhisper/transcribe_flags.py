@@ -108,7 +108,12 @@ def add_transcriber_flags(parser: argparse.ArgumentParser, tasks: tuple[str, ...
         help="refuse audio longer than this (default: no limit)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (corpus: per worker, default cores / workers)",
+    )
 
 
 def checked_models(args: argparse.Namespace) -> tuple[str, str]:

@@ -13,7 +13,11 @@ import pytest
 from specwhisper.cli import main
 from specwhisper.corpus.records import read_records, without_timings
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # Ray Data reads its own deprecated settings when it copies its context.
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:ray.data.context"),
+]
 
 DEV = Path(__file__).resolve().parents[1] / "data" / "dev"
 CLIPS = [DEV / name for name in ("dev_003.wav", "dev_011.wav", "dev_025.wav", "dev_031.wav")]
@@ -66,3 +70,12 @@ def test_records_match_transcribe_token_for_token(runs):
         assert record["segments"] == reference["segments"], clip.name
         fields = set(reference) - {"seconds", "stats", "file"}
         assert {k: record[k] for k in fields} == {k: reference[k] for k in fields}
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_a_setup_error_in_the_workers_is_a_usage_error(engine, tmp_path, capsys):
+    # Only the loaded model knows it is English-only: the workers find out, the driver says it.
+    args = ["corpus", str(CLIPS[0]), "--output", str(tmp_path), "--engine", engine]
+    assert main([*args, *FAST, "--language", "de"]) == 2
+    assert "English-only" in capsys.readouterr().err
+    assert not (tmp_path / "records.jsonl").read_bytes()

@@ -16,6 +16,7 @@ from specwhisper.corpus.records import (
     file_key,
     latest_records,
     read_records,
+    records_agree,
     same_version,
     without_timings,
     write_atomic,
@@ -122,6 +123,12 @@ def test_write_atomic_leaves_no_temporary_file(tmp_path):
 def test_without_timings_keeps_what_engines_must_agree_on():
     record = {"file": "/a", "seconds": 1.2, "tokens": [1], "stats": {"windows": 1, "drafting_s": 3}}
     assert without_timings(record) == {"file": "/a", "tokens": [1], "stats": {"windows": 1}}
+    segment = {"tokens": [7, 8], "text": " Hi.", "avg_logprob": -0.8532}
+    record = {**record, "segments": [segment]}
+    assert records_agree(record, {**record, "segments": [{**segment, "avg_logprob": -0.8531}]})
+    assert not records_agree(record, {**record, "segments": [{**segment, "tokens": [7, 9]}]})
+    assert not records_agree(record, {**record, "segments": [{**segment, "text": " Hi!"}]})
+    assert not records_agree(record, {**record, "segments": []})
 
 
 class _StubTranscriber:

@@ -2,7 +2,7 @@
 
 Exit codes as ``transcribe``: 0 every file transcribed, 1 some file failed (its record says
 why), 2 bad usage (unknown model, bad option, an input that does not exist, an output folder
-made with other settings): nothing was transcribed.
+made with other settings): nothing was transcribed; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..transcribe_flags import add_transcriber_flags, checked_models, options_fr
 from .records import FORMATS, KEY_MODES
 from .run import ENGINES
 
-EXIT_OK, EXIT_FAILED = 0, 1
+EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130  # 130: the shells' code for Ctrl-C
 
 
 def add_corpus_parser(commands: argparse._SubParsersAction) -> None:
@@ -114,7 +114,12 @@ def _corpus(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         command=shlex.join(["specwhisper", *sys.argv[1:]]),
     )
-    summary = run_corpus(config)
+    try:
+        summary = run_corpus(config)
+    except KeyboardInterrupt:
+        # Every record written so far is whole and fsynced: the same command resumes.
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     for line in summary.lines():
         print(line, file=sys.stderr)
     print(f"records: {args.output / 'records.jsonl'}", file=sys.stderr)

@@ -14,20 +14,45 @@ import json
 import logging
 from collections.abc import Iterator
 
+from ..errors import SpecwhisperError
 from .work import FileTranscriber, WorkerSettings
 
 RAY_EXTRA = "pip install 'specwhisper[ray]'"
 
 
 class _RayTranscriber:
-    """A Ray Data actor: the models load once, in the constructor."""
+    """A Ray Data actor: the models load once, in the constructor.
+
+    A setup error (a language the model does not know, weights missing on this node) is
+    handed back in place of every record, for the driver to raise: an actor whose constructor
+    raises is restarted by Ray Data again and again, and an exception raised by a batch
+    reaches the driver only as text inside Ray's wrappers, after minutes of retries."""
 
     def __init__(self, settings: WorkerSettings) -> None:
-        self.transcribe = FileTranscriber(settings)
+        self.setup_error: dict | None = None
+        try:
+            self.transcribe = FileTranscriber(settings)
+        except SpecwhisperError as error:
+            self.setup_error = {"type": error.__class__.__name__, "message": str(error)}
 
     def __call__(self, batch: dict) -> dict:
-        records = self.transcribe([str(path) for path in batch["path"]])
+        paths = [str(path) for path in batch["path"]]
+        if self.setup_error is not None:
+            records = [{"file": path, "setup_error": self.setup_error} for path in paths]
+        else:
+            records = self.transcribe(paths)
         return {"record": [json.dumps(record, ensure_ascii=False) for record in records]}
+
+
+def _raise_setup_error(record: dict) -> None:
+    """Raise the worker's setup error as itself (the CLI maps it to exit code 2)."""
+    from .. import errors
+
+    error = record["setup_error"]
+    kind = getattr(errors, error["type"], None)
+    if not (isinstance(kind, type) and issubclass(kind, SpecwhisperError)):
+        kind = SpecwhisperError
+    raise kind(error["message"])
 
 
 def run_ray(
@@ -67,7 +92,10 @@ def run_ray(
             num_cpus=settings.threads,
         )
         for batch in records.iter_batches(batch_size=None, batch_format="numpy"):
-            yield [json.loads(text) for text in batch["record"]]
+            decoded = [json.loads(text) for text in batch["record"]]
+            if decoded and "setup_error" in decoded[0]:
+                _raise_setup_error(decoded[0])
+            yield decoded
     finally:
         if started:
             ray.shutdown()

@@ -196,3 +196,30 @@ def without_timings(record: dict) -> dict:
     if isinstance(kept.get("stats"), dict):
         kept["stats"] = {k: v for k, v in kept["stats"].items() if k not in _TIMING_STATS}
     return kept
+
+
+# Scores (avg_logprob, no_speech_prob...) come from logits that verification computes for
+# several positions at once; those differ from one-at-a-time logits by ~1e-5, and how many
+# positions go together follows the adaptive draft length, i.e. measured time.
+SCORE_TOLERANCE = 1e-3
+
+
+def records_agree(first: dict, second: dict) -> bool:
+    """Equal but for timings, with floats equal within ``SCORE_TOLERANCE`` (tokens, text and
+    every other integer or string exactly)."""
+    return _agree(without_timings(first), without_timings(second))
+
+
+def _agree(first: object, second: object) -> bool:
+    if isinstance(first, float) or isinstance(second, float):
+        numbers = (int, float)
+        return (
+            isinstance(first, numbers)
+            and isinstance(second, numbers)
+            and abs(first - second) <= SCORE_TOLERANCE
+        )
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(_agree(first[k], second[k]) for k in first)
+    if isinstance(first, list) and isinstance(second, list):
+        return len(first) == len(second) and all(map(_agree, first, second))
+    return first == second

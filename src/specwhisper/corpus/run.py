@@ -67,13 +67,18 @@ class Summary:
         return self.wall_seconds / self.audio_seconds if self.audio_seconds else 0.0
 
     def lines(self) -> list[str]:
-        speed = f", {1 / self.real_time_factor:.1f}x real time" if self.real_time_factor else ""
-        return [
+        files = (
             f"files: {self.files} ({self.skipped} done before, {self.transcribed} transcribed, "
-            f"{self.failed} failed)",
+            f"{self.failed} failed)"
+        )
+        if not self.audio_seconds:
+            return [files, f"audio: none transcribed ({self.wall_seconds:.1f} s)"]
+        return [
+            files,
             f"audio: {self.audio_seconds / 3600:.3f} h in {self.wall_seconds:.1f} s "
             f"({self.engine} engine, {self.workers} worker{'s' * (self.workers > 1)}): "
-            f"real-time factor {self.real_time_factor:.3f}{speed}",
+            f"real-time factor {self.real_time_factor:.3f}, "
+            f"{1 / self.real_time_factor:.1f}x real time",
         ]
 
 
