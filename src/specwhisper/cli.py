@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .decoding.options import TASKS
-from .transcribe_flags import add_option_flags, options_from_args
+from .transcribe_flags import add_transcriber_flags, checked_models, options_from_args
 from .writers import EXTENSIONS, OUTPUT_FORMATS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -28,21 +28,7 @@ def _add_transcribe(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "files", nargs="+", metavar="FILE", help="audio: wav, flac, ogg, mp3, m4a/mp4, webm"
     )
-    parser.add_argument(
-        "--model", default="base", help="model name, hub id, folder or preset (default: base)"
-    )
-    parser.add_argument(
-        "--draft",
-        default="auto",
-        help="auto (default), none, self-int8, ngram, ngram+DRAFT, or a draft model name",
-    )
-    parser.add_argument(
-        "--compute-type",
-        default="float32",
-        choices=("float32", "int8"),
-        help="the main model in float32 (default) or 8-bit integers (faster, its own output)",
-    )
-    add_option_flags(parser, tasks=TASKS)
+    add_transcriber_flags(parser, tasks=TASKS)
     parser.add_argument("--output-format", default="text", choices=OUTPUT_FORMATS)
     parser.add_argument(
         "--output-dir",
@@ -50,30 +36,16 @@ def _add_transcribe(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="write one file per input there (NAME.txt/.json/.srt/.vtt/.tsv) instead of stdout",
     )
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="refuse audio longer than this (default: no limit)",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.set_defaults(handler=_transcribe)
 
 
 def _transcribe(args: argparse.Namespace) -> int:
     from .audio import DecodeLimits, open_audio
     from .errors import SpecwhisperError
-    from .models.registry import resolve, resolve_pair
 
     limits = DecodeLimits(max_seconds=args.max_duration)
     # Cheap checks first: names, then every input's header, before a model loads.
-    model, draft = resolve_pair(args.model, args.draft)
-    resolve(model)
-    model_draft = draft.removeprefix("ngram+")
-    if model_draft not in ("auto", "none", "self-int8", "ngram"):
-        resolve(model_draft)
+    model, draft = checked_models(args)
     failures = 0
     streams = []
     for path in args.files:
@@ -187,8 +159,15 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:
     add_serve_parsers(commands)  # `serve`, and `api` as in the original project
 
 
+def _add_corpus(commands: argparse._SubParsersAction) -> None:
+    from .corpus.cli import add_corpus_parser
+
+    add_corpus_parser(commands)
+
+
 _COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_transcribe,
+    _add_corpus,
     _add_models,
     _add_benchmark,
     _add_serve,

@@ -1,4 +1,5 @@
-"""Command-line flags for every ``TranscribeOptions`` field, in one table.
+"""Command-line flags for every ``TranscribeOptions`` field, in one table, and the flags that
+pick the models (``add_transcriber_flags``).
 
 ``transcribe`` and ``corpus`` share them; a test checks that every option has a flag. Values
 are parsed loosely here (``none`` for "off", comma lists) and validated by the options
@@ -93,6 +94,53 @@ _FLAGS: dict[str, dict] = {
         "help": "word-level timestamps: `words` in each JSON segment (from cross-attention)",
     },
 }
+
+
+def add_transcriber_flags(parser: argparse.ArgumentParser, tasks: tuple[str, ...]) -> None:
+    """The flags every transcribing command has: models, compute type, every option, the
+    duration limit, threads and the progress bar (``transcribe`` and ``corpus`` both call it)."""
+    parser.add_argument(
+        "--model", default="base", help="model name, hub id, folder or preset (default: base)"
+    )
+    parser.add_argument(
+        "--draft",
+        default="auto",
+        help="auto (default), none, self-int8, ngram, ngram+DRAFT, or a draft model name",
+    )
+    parser.add_argument(
+        "--compute-type",
+        default="float32",
+        choices=("float32", "int8"),
+        help="the main model in float32 (default) or 8-bit integers (faster, its own output)",
+    )
+    add_option_flags(parser, tasks=tasks)
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="refuse audio longer than this (default: no limit)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for torch (corpus: per worker, default cores / workers)",
+    )
+
+
+def checked_models(args: argparse.Namespace) -> tuple[str, str]:
+    """The (model, draft) that ``--model`` and ``--draft`` name, checked without loading any
+    weights: an unknown name raises ``UnknownModelError`` before anything is read."""
+    from .models.registry import resolve, resolve_pair
+
+    model, draft = resolve_pair(args.model, args.draft)
+    resolve(model)
+    model_draft = draft.removeprefix("ngram+")
+    if model_draft not in ("auto", "none", "self-int8", "ngram"):
+        resolve(model_draft)
+    return model, draft
 
 
 def add_option_flags(parser: argparse.ArgumentParser, tasks: tuple[str, ...]) -> None:

@@ -20,7 +20,7 @@ DEFAULT_DEV_SET = _TEST_DATA / "dev" / "manifest.jsonl"
 # Three 1.5-5 minute files of prose; their manifest lines also carry per-sentence times.
 LONG_DEV_SET = _TEST_DATA / "long" / "manifest.jsonl"
 MANIFEST_NAME = "manifest.jsonl"
-_AUDIO_SUFFIXES = {f".{ext}" for ext in ACCEPTED_FORMATS} | {".opus"}
+AUDIO_SUFFIXES = {f".{ext}" for ext in ACCEPTED_FORMATS} | {".opus"}
 _EXPECTED = (
     "expected a manifest .jsonl file, a folder holding manifest.jsonl, a folder of audio files "
     "with same-name .txt transcripts, or hf:NAME[:split]"
@@ -95,7 +95,7 @@ def _from_folder(folder: Path) -> list[Utterance]:
         path
         for path in folder.iterdir()
         # Dot files are editor and macOS metadata ("._clip.wav"), never audio.
-        if path.suffix.lower() in _AUDIO_SUFFIXES and not path.name.startswith(".")
+        if path.suffix.lower() in AUDIO_SUFFIXES and not path.name.startswith(".")
     )
     for audio_path in audio_paths:
         transcript = audio_path.with_suffix(".txt")
