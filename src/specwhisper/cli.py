@@ -62,12 +62,21 @@ def _transcribe(args: argparse.Namespace) -> int:
     options = transcriber.options(options_from_args(args))  # bad values: exit 2 (main)
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)
-    for path, stream in streams:
-        try:
-            result = _run_one(transcriber, stream, options, limits, args)
-        except SpecwhisperError as error:
+    if len(streams) > 1 and options.batch_size > 1:
+        # Several files: decoded together, batch_size at a time (each one's text is what it
+        # would be alone); results come out in the order given.
+        results = transcriber.transcribe_batch([s for _, s in streams], options, limits=limits)
+    else:
+        results = []
+        for _, stream in streams:
+            try:
+                results.append(_run_one(transcriber, stream, options, limits, args))
+            except SpecwhisperError as error:
+                results.append(error)
+    for (path, _), result in zip(streams, results, strict=True):
+        if isinstance(result, SpecwhisperError):
             failures += 1
-            _error(error)
+            _error(result)
             continue
         _emit(path, result, args, len(args.files) > 1)
     return EXIT_FAILED if failures else EXIT_OK

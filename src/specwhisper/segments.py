@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .decoding.logit_filters import TIME_PRECISION
-
+# Seconds per timestamp token: 30 s over the encoder's 1500 positions. Defined here, where
+# segments are cut, so that writing subtitles never loads torch.
+TIME_PRECISION = 0.02
 INPUT_STRIDE = 2  # log-mel frames per encoder position, i.e. per timestamp step
 
 

@@ -50,9 +50,6 @@ def add_corpus_parser(commands: argparse._SubParsersAction) -> None:
         "--workers", type=int, default=1, metavar="N", help="processes or Ray actors (default 1)"
     )
     parser.add_argument(
-        "--batch-size", type=int, default=4, metavar="N", help="files per batch (default 4)"
-    )
-    parser.add_argument(
         "--key",
         choices=KEY_MODES,
         default="stat",
@@ -83,12 +80,10 @@ def _corpus(args: argparse.Namespace) -> int:
     from .run import CorpusConfig, run_corpus
     from .work import WorkerSettings
 
-    for name in ("workers", "batch_size"):
-        if getattr(args, name) < 1:
-            flag = "--" + name.replace("_", "-")
-            raise CorpusUsageError(f"{flag} must be at least 1, not {getattr(args, name)}", name)
+    if args.workers < 1:
+        raise CorpusUsageError(f"--workers must be at least 1, not {args.workers}", "workers")
     model, draft = checked_models(args)
-    options = options_from_args(args)
+    options = options_from_args(args)  # --batch-size is an option: files decoded together
     # What can be checked without the model; the language against the model is checked by
     # each worker as it loads (an English-only model refuses --language de there).
     options.validated({options.language or "en": 0})
@@ -108,7 +103,7 @@ def _corpus(args: argparse.Namespace) -> int:
         formats=args.formats,
         engine=args.engine,
         workers=args.workers,
-        batch_size=args.batch_size,
+        batch_size=options.batch_size,
         key=args.key,
         ray_address=args.ray_address,
         progress=not args.no_progress,

@@ -188,6 +188,8 @@ def _check_settings(output: Path, settings: WorkerSettings) -> None:
         write_atomic(path, json.dumps(wanted, indent=1) + "\n")
         return
     kept = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(kept.get("options"), dict):  # written by a version that kept them all
+        kept["options"] = {k: v for k, v in kept["options"].items() if k not in _SPEED_ONLY}
     differ = [key for key in wanted if kept.get(key) != wanted[key]]
     if differ:
         raise CorpusUsageError(
@@ -198,14 +200,19 @@ def _check_settings(output: Path, settings: WorkerSettings) -> None:
         )
 
 
+# Options that change how fast, never what is written: they may differ between runs.
+_SPEED_ONLY = ("batch_size", "draft_length", "use_speculative")
+
+
 def _settings_dict(settings: WorkerSettings) -> dict:
-    # threads and engine do not change the output, so they may change between runs.
+    # threads, engine and the options above do not change the output.
+    options = {k: v for k, v in asdict(settings.options).items() if k not in _SPEED_ONLY}
     data = {
         "model": settings.model,
         "draft": settings.draft,
         "compute_type": settings.compute_type,
         "max_duration": settings.max_duration,
-        "options": asdict(settings.options),
+        "options": options,
     }
     return json.loads(json.dumps(data))  # tuples -> lists, as read back from the file
 

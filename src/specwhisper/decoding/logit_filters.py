@@ -15,10 +15,9 @@ from typing import Protocol
 import torch
 
 from ..models.loading import WhisperBundle
+from ..segments import TIME_PRECISION
 from .options import TranscribeOptions
 
-# Seconds per timestamp token: 30 s over the encoder's 1500 positions.
-TIME_PRECISION = 0.02
 NEG_INF = float("-inf")
 
 

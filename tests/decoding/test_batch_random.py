@@ -1,0 +1,120 @@
+"""Several windows decoded in lockstep equal each decoded alone, on random tiny models (fast):
+per-row lengths and cropping, rows that finish at different times, padded feeds of different
+lengths (drafts of different lengths), a batched draft and per-row draft sessions."""
+
+import numpy as np
+import pytest
+import torch
+from test_speculative_random import _inputs, _previous
+from window_helpers import decode_window, window_audio
+
+from specwhisper.decoding.batch_search import SessionsDraft, batch_search
+from specwhisper.decoding.draft_length import DraftLengthChooser
+from specwhisper.decoding.drafters.cross_vocab import CrossVocabDrafter
+from specwhisper.decoding.drafters.self_int8 import SelfInt8Drafter
+from specwhisper.decoding.kv_decoder import cross_key_values, encode
+from specwhisper.decoding.lean_decoder import LeanDecoder
+from specwhisper.decoding.options import SpecStats, TranscribeOptions
+from specwhisper.decoding.prompt import build_prompt
+from specwhisper.decoding.window import WindowDecoder
+
+NEW_TOKENS = 60  # past the 64 positions for rows with a prompt: rows end at different times
+
+
+def test_rows_equal_single_rows(same_vocab_pair):
+    main, _ = same_vocab_pair
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:3]]
+        kvs = [cross_key_values(main.model, e) for e in encoded]
+        batch = LeanDecoder(main.model, cross_kvs=kvs)
+        singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
+        feeds_per_step = [
+            [[1, 2, 3, 4, 5, 6, 7], [8, 9], [10, 11, 12, 13]],
+            [[14], [15, 16, 17, 18, 19], [20, 21]],
+        ]
+        for feeds in feeds_per_step:
+            out = batch.forward_rows(feeds, [range(len(f)) for f in feeds])
+            for row, feed in enumerate(feeds):
+                assert (out[row] - singles[row].forward(feed)).abs().max() < 1e-4
+        batch.crop_row(1, 3)  # a rejected draft, in one row only
+        singles[1].crop(3)
+        batch.keep([2, 1])  # row 0 finished; the others stay, in a new order
+        out = batch.forward_rows([[22], [23, 24]], [[0], [0, 1]])
+        assert (out[0] - singles[2].forward([22])).abs().max() < 1e-4
+        assert (out[1] - singles[1].forward([23, 24])).abs().max() < 1e-4
+
+
+def _batch_decode(main, audios, drafter, previous, k, **options):
+    """Every audio's window decoded together: the greedy tokens of each row."""
+    options = TranscribeOptions(temperature=(0.0,), max_new_tokens=NEW_TOKENS, **options)
+    timestamps = not options.without_timestamps
+    decoders, prompts, kvs, contexts = [], [], [], []
+    for audio, prev in zip(audios, previous, strict=True):
+        window = window_audio(main, audio)
+        decoder = WindowDecoder(
+            main, drafter, DraftLengthChooser(8, fixed=k), options, SpecStats(), torch.Generator()
+        )
+        encoded = decoder.encode(window.features)
+        prompt = build_prompt(main, "en", "transcribe", prev, timestamps)
+        kv = decoder.cross_kv(encoded)
+        decoders.append(decoder)
+        prompts.append(prompt)
+        kvs.append(kv)
+        if drafter is not None:
+            contexts.append(decoder.window_context(window, encoded, kv, prompt, prev, "en"))
+    draft = None
+    if drafter is not None:
+        draft = drafter.batch(contexts) or SessionsDraft([drafter.start(c) for c in contexts])
+    found = batch_search(
+        LeanDecoder(main.model, cross_kvs=kvs),
+        decoders[0].filters,
+        prompts,
+        options.sample_len,
+        main.special.eot,
+        [d.stats for d in decoders],
+        draft,
+        DraftLengthChooser(8, fixed=k),
+        main.special.no_speech,
+    )
+    return found, [d.stats for d in decoders]
+
+
+@pytest.mark.parametrize(
+    "pair, drafter_kind",
+    [("same_vocab_pair", None), ("same_vocab_pair", "self-int8"), ("cross_vocab_pair", "cross")],
+)
+def test_batch_equals_each_window_alone(pair, drafter_kind, request):
+    main, draft = request.getfixturevalue(pair)
+    drafter = None
+    if drafter_kind == "self-int8":
+        drafter = SelfInt8Drafter(main)  # a batched draft (ModelBatchDraft)
+    elif drafter_kind == "cross":
+        drafter = CrossVocabDrafter(draft, main)  # one session per row (SessionsDraft)
+    audios = _inputs()
+    previous = [_previous(main, i) for i in range(len(audios))]
+    alone = [
+        decode_window(main, a, previous=p, max_new_tokens=NEW_TOKENS)[0]
+        for a, p in zip(audios, previous, strict=True)
+    ]
+    for k in (1, 3, 7):
+        found, stats = _batch_decode(main, audios, drafter, previous, k)
+        for row, (got, want) in enumerate(zip(found, alone, strict=True)):
+            # A row kept by a hair is decoded again alone by the product (window.py).
+            assert got.tokens == want.tokens or got.margin < 1e-3, (drafter_kind, k, row)
+            assert got.no_speech_prob == pytest.approx(want.no_speech_prob, abs=1e-4)
+    lengths = {len(w.tokens) for w in alone}
+    assert len(lengths) > 1  # rows finished at different times
+    if drafter is not None:
+        assert sum(s.tokens_drafted for s in stats) > 0
+
+
+def test_batch_rows_have_their_own_numbers(same_vocab_pair):
+    main, _ = same_vocab_pair
+    audios = _inputs()[:2]
+    found, stats = _batch_decode(main, audios, None, [[], []], 1)
+    alone = [decode_window(main, a, max_new_tokens=NEW_TOKENS)[0] for a in audios]
+    for got, want in zip(found, alone, strict=True):
+        assert got.sum_logprob == pytest.approx(want.sum_logprob, abs=1e-3)
+    assert all(s.main_forward_calls > 0 for s in stats)
+    assert np.isfinite([g.sum_logprob for g in found]).all()

@@ -1,0 +1,73 @@
+"""transcribe_batch and VAD-batched long form on real weights: every input's text is what it
+is alone, whatever the batch holds (short clips, a long file, another language, bad files)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from specwhisper.errors import AudioDecodeError
+from specwhisper.evaluation.datasets import LONG_DEV_SET, load_dataset
+from specwhisper.transcribe import Transcriber
+
+pytestmark = pytest.mark.slow
+GREEDY = {"temperature": 0.0, "language": "en"}
+GERMAN = Path(__file__).parent / "data" / "multilingual" / "de_001.wav"
+
+
+def _windows(result) -> list[list[int]]:
+    return [segment.tokens for segment in result.segments]
+
+
+@pytest.mark.parametrize("draft", ["none", "self-int8", "tiny.en"])
+def test_batch_equals_each_input_alone(draft, dev_set):
+    transcriber = Transcriber("base", draft)
+    inputs = [u.audio_path for u in dev_set[:6]] + [load_dataset(LONG_DEV_SET)[0].audio_path]
+    alone = [transcriber.transcribe(path, **GREEDY) for path in inputs]
+    together = transcriber.transcribe_batch(inputs, batch_size=4, **GREEDY)
+    for path, one, many in zip(inputs, alone, together, strict=True):
+        assert _windows(many) == _windows(one), (draft, path.name)
+        assert many.stats.windows == one.stats.windows
+    if draft != "none":
+        assert sum(r.stats.tokens_accepted for r in together) > 0
+
+
+def test_a_batch_mixing_languages_and_bad_files(dev_set, tmp_path):
+    """Each row keeps its own detected language (its own prompt); a bad file fails alone."""
+    transcriber = Transcriber("base", "self-int8")
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio")
+    inputs = [dev_set[0].audio_path, GERMAN, bad, dev_set[2].audio_path]
+    results = transcriber.transcribe_batch(inputs, temperature=0.0)
+    assert isinstance(results[2], AudioDecodeError) and "notes.wav" in str(results[2])
+    assert [r.language for r in (results[0], results[1], results[3])] == ["en", "de", "en"]
+    for path, result in zip(inputs, results, strict=True):
+        if path is bad:
+            continue
+        assert result.tokens == transcriber.transcribe(path, temperature=0.0).tokens
+
+
+def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
+    utterance = load_dataset(LONG_DEV_SET)[1]
+    record = next(
+        json.loads(line)
+        for line in LONG_DEV_SET.read_text().splitlines()
+        if utterance.audio_path.name in line
+    )
+    transcriber = Transcriber("base", "self-int8")
+    result = transcriber.transcribe(utterance.audio_path, vad=True, batch_size=4, **GREEDY)
+    segments = result.segments
+    assert len(segments) >= 10 and result.stats.windows >= 6
+    starts = [s.start for s in segments]
+    assert starts == sorted(starts) and segments[-1].end <= record["duration"] + 0.5
+    # VAD chunks start at speech: the first segment near the first sentence.
+    assert abs(segments[0].start - record["sentences"][0]["start"]) < 1.0
+    covered = sum(
+        any(s.start < x["end"] and s.end > x["start"] for s in segments)
+        for x in record["sentences"]
+    )
+    assert covered >= 0.9 * len(record["sentences"])
+    plain = transcriber.transcribe(
+        utterance.audio_path, vad=True, use_speculative=False, batch_size=4, **GREEDY
+    )
+    assert [s.tokens for s in plain.segments] == [s.tokens for s in segments]
