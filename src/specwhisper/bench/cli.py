@@ -32,8 +32,9 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         "large-v3 <- tiny when those weights are here, else for the bundled cross-vocabulary "
         "pair base <- tiny.en; beam: beam sizes 1-5; peers: transformers assisted generation "
         "and faster-whisper; longform: whole long files with timestamps against transformers' "
-        "long-form generate() and faster-whisper. A note says which line-up ran and why "
-        "(default: speculative)",
+        "long-form generate() and faster-whisper; batch: throughput at batch sizes 1-16 on "
+        "the dev set and on VAD chunks of the long files. A note says which line-up ran and "
+        "why (default: speculative)",
     )
     parser.add_argument(
         "--dataset",
@@ -71,6 +72,11 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         help=f"results folder (default: {RESULTS_ROOT}/<mode>-<YYYYmmdd-HHMMSS>)",
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    parser.add_argument(
+        "--batch-sizes",
+        default=None,
+        help="batch mode: comma-separated batch sizes (default 1,2,4,8,16)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_benchmark)
 
@@ -97,6 +103,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
     started = time.strftime("%Y%m%d-%H%M%S")
+    if args.mode == "batch":
+        return _run_batch(args, threads, started)
     if args.dataset is None:
         args.dataset = str(LONG_DEV_SET if args.mode == "longform" else DEFAULT_DEV_SET)
     utterances = load_dataset(args.dataset, args.samples)
@@ -132,4 +140,42 @@ def run_benchmark(args: argparse.Namespace) -> int:
     write_results(output, payload, tables)
     print(tables)
     print(f"results: {output}/results.json, results.md, {', '.join(payload['plots'])}")
+    return 0
+
+
+def _run_batch(args: argparse.Namespace, threads: int, started: str) -> int:
+    import json
+
+    from ..evaluation.datasets import load_dataset
+    from .batch import BATCH_SIZES, long_part, markdown, rss_mb, short_part
+    from .report import environment, invocation
+
+    sizes = BATCH_SIZES
+    if args.batch_sizes:
+        sizes = tuple(int(part) for part in args.batch_sizes.split(",") if part.strip())
+    model = args.model or "base"
+    language = None if args.language == "auto" else args.language
+    clips = load_dataset(args.dataset or DEFAULT_DEV_SET, args.samples)
+    rows = short_part(model, clips, sizes, language)
+    rows += long_part(model, load_dataset(LONG_DEV_SET), sizes, threads, language)
+    output = args.output or RESULTS_ROOT / f"batch-{started}"
+    output.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "mode": "batch",
+        "model": model,
+        "clips": len(clips),
+        "batch_sizes": list(sizes),
+        "invocation": invocation(args),
+        "environment": environment(threads),
+        "peak_rss_mb": round(rss_mb("VmHWM"), 1),
+        "summary": [row.as_dict() for row in rows],
+    }
+    (output / "results.json").write_text(json.dumps(payload, indent=1) + "\n")
+    tables = markdown(rows)
+    command = payload["environment"]["command"]
+    header = f"# Benchmark: batch\n\nCommand: `{command}`  \n"
+    header += f"CPU: {payload['environment']['cpu']}, {threads} threads\n\n"
+    (output / "results.md").write_text(header + tables)
+    print(tables)
+    print(f"results: {output}/results.json, results.md")
     return 0

@@ -159,6 +159,7 @@ def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
         )
     )
     plan.systems.append(Specwhisper(model, "auto", language))
+    _add_int8(plan, model, language, None)
     if not faster_whisper_available():
         plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
     elif resolve(model).kind != "bundled":
@@ -166,6 +167,18 @@ def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
     else:
         for compute_type in ("float32", "int8"):
             plan.systems.append(FasterWhisper(model, language, compute_type, threads))
+
+
+def _add_int8(plan: Plan, model: str, language: str | None, options: dict | None) -> None:
+    """The int8 main model, plain (its own reference for exactness) and with its int8
+    self-draft; speedups against the same baseline as the float32 model."""
+    plain = Specwhisper(model, "none", language, options=options, compute_type="int8")
+    plan.systems.append(plain)
+    plan.baselines[plain.model] = plan.baselines[model]
+    plan.references[plain.model] = plain.label
+    plan.systems.append(
+        Specwhisper(model, "self-int8", language, options=options, compute_type="int8")
+    )
 
 
 # Drafters timed in the longform mode (the main model's own greedy is always there).
@@ -189,6 +202,7 @@ def _longform(model: str, drafts: list[str] | None, threads: int, language: str 
             f"draft {draft}",
             lambda d=draft: Specwhisper(model, d, language, options=LONG_FORM),
         )
+    _add_int8(plan, model, language, LONG_FORM)
     if not faster_whisper_available():
         plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
     elif resolve(model).kind != "bundled":

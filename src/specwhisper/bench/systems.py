@@ -64,20 +64,23 @@ class Specwhisper:
         draft_length: int | None = None,
         label: str | None = None,
         options: dict | None = None,
+        compute_type: str = "float32",
     ) -> None:
         from ..transcribe import Transcriber
 
-        self.transcriber = Transcriber(model, draft)
+        self.transcriber = Transcriber(model, draft, compute_type=compute_type)
         self.options = SHORT_FORM if options is None else options
-        self.model = model
+        # An int8 main model is another model: its exactness is against its own greedy.
+        self.model = model if compute_type == "float32" else f"{model} ({compute_type})"
         self.beam_size = beam_size
         self.draft_length = draft_length
         self.language = language
         name = self.transcriber.draft_name or "none"
         shown = f"auto ({name})" if draft == "auto" else name
-        self.label = label or f"specwhisper {model} draft={shown}"
+        self.label = label or f"specwhisper {self.model} draft={shown}"
         self.config = {
             "engine": "specwhisper",
+            "compute_type": compute_type,
             "draft": draft,
             "drafter": self.transcriber.draft_name,
             "beam_size": beam_size,

@@ -1,0 +1,271 @@
+"""``benchmark --mode batch``: throughput of decoding several inputs together.
+
+Two parts, each in one run:
+- short clips (the dev set): specwhisper ``transcribe_batch`` at batch sizes 1, 2, 4, 8 and
+  16, without a draft and with the int8 self-draft, against transformers' ``generate()`` on a
+  padded batch of the same clips (short form on both sides: no timestamps, greedy);
+- long files cut by VAD (``--long``, default the committed long files): specwhisper's
+  VAD-batched long form against faster-whisper's ``BatchedInferencePipeline`` at the same
+  batch size, float32 and int8.
+Each configuration transcribes the whole set once (after a warm-up on one input); throughput
+is audio seconds per wall second; "exact" is the share of inputs (or VAD chunks) whose tokens
+equal specwhisper's own batch-1 plain greedy output; memory is the process's resident set
+after the configuration ran (the peak since start is in results.json).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..audio import load_audio
+from ..evaluation.datasets import Utterance
+from ..evaluation.metrics import word_error_rate
+from ..features import log_mel
+from ..models.loading import ctranslate2_model_dir, load_model
+from .systems import SHORT_FORM, faster_whisper_available
+
+BATCH_SIZES = (1, 2, 4, 8, 16)
+LONG_FORM_GREEDY = {"temperature": (0.0,)}
+
+
+@dataclass
+class BatchRow:
+    part: str  # "short" or "long"
+    system: str
+    batch_size: int
+    seconds: float
+    audio_s: float
+    exact: float | None  # share of inputs identical to the reference
+    wer: float
+    rss_mb: float
+    tokens: list[list[int]]
+
+    @property
+    def throughput(self) -> float:
+        return self.audio_s / self.seconds
+
+    def as_dict(self) -> dict:
+        return {
+            "part": self.part,
+            "system": self.system,
+            "batch_size": self.batch_size,
+            "seconds": round(self.seconds, 3),
+            "audio_s": round(self.audio_s, 3),
+            "throughput": round(self.throughput, 3),
+            "exact": self.exact,
+            "wer": round(self.wer, 4),
+            "rss_mb": round(self.rss_mb, 1),
+        }
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _timed(run) -> tuple[float, list]:
+    began = time.perf_counter()
+    outputs = run()
+    return time.perf_counter() - began, outputs
+
+
+def short_part(model: str, clips: list[Utterance], sizes, language: str | None) -> list[BatchRow]:
+    from ..transcribe import Transcriber
+
+    paths = [u.audio_path for u in clips]
+    texts = [u.text for u in clips]
+    audio_s = sum(len(load_audio(p)) for p in paths) / 16000
+    options = {**SHORT_FORM, "language": language}
+    transcribers = {draft: Transcriber(model, draft) for draft in ("none", "self-int8")}
+    for transcriber in transcribers.values():  # warm-up: allocations, int8 packing
+        transcriber.transcribe_batch(paths[:2], batch_size=2, **options)
+    bundle = load_model(model)
+    rows: list[BatchRow] = []
+    reference: list[list[int]] | None = None
+    for size in sizes:
+        for draft, transcriber in transcribers.items():
+            seconds, results = _timed(
+                lambda t=transcriber, s=size: t.transcribe_batch(paths, batch_size=s, **options)
+            )
+            tokens = [r.tokens for r in results]
+            if reference is None:  # the first configuration: plain greedy, one at a time
+                reference = tokens
+            rows.append(
+                _row(
+                    "short",
+                    f"specwhisper {model} draft={draft}",
+                    size,
+                    seconds,
+                    audio_s,
+                    tokens,
+                    reference,
+                    texts,
+                    [r.text for r in results],
+                )
+            )
+        seconds, (tokens, decoded) = _timed(
+            lambda s=size: _generate_padded(bundle, paths, s, language)
+        )
+        rows.append(
+            _row(
+                "short",
+                f"transformers generate {model} (padded batch)",
+                size,
+                seconds,
+                audio_s,
+                tokens,
+                reference,
+                texts,
+                decoded,
+            )
+        )
+    return rows
+
+
+def _generate_padded(bundle, paths, size, language) -> tuple[list[list[int]], list[str]]:
+    """transformers' generate() over batches of ``size`` clips (features stacked)."""
+    tokens: list[list[int]] = []
+    with torch.inference_mode():
+        for start in range(0, len(paths), size):
+            features = torch.cat(
+                [log_mel(load_audio(p), bundle) for p in paths[start : start + size]]
+            )
+            kwargs: dict = {"do_sample": False}
+            if bundle.multilingual:
+                kwargs.update(language=language or "en", task="transcribe")
+            output = bundle.model.generate(features, **kwargs)
+            for row in output.tolist():
+                row = [t for t in row if t < bundle.special.eot]
+                tokens.append(row)
+    texts = [bundle.tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
+    return tokens, texts
+
+
+def long_part(model: str, files: list[Utterance], sizes, threads: int, language) -> list[BatchRow]:
+    from ..transcribe import Transcriber
+
+    paths = [u.audio_path for u in files]
+    texts = [u.text for u in files]
+    audio_s = sum(len(load_audio(p)) for p in paths) / 16000
+    options = {**LONG_FORM_GREEDY, "language": language, "vad": True}
+    transcribers = {draft: Transcriber(model, draft) for draft in ("none", "self-int8")}
+    rows: list[BatchRow] = []
+    reference: list[list[int]] | None = None
+    for size in sizes:
+        for draft, transcriber in transcribers.items():
+            seconds, results = _timed(
+                lambda t=transcriber, s=size: [
+                    t.transcribe(p, batch_size=s, **options) for p in paths
+                ]
+            )
+            tokens = [[x for s in r.segments for x in s.tokens] for r in results]
+            if reference is None:
+                reference = tokens
+            rows.append(
+                _row(
+                    "long",
+                    f"specwhisper {model} draft={draft} (VAD)",
+                    size,
+                    seconds,
+                    audio_s,
+                    tokens,
+                    reference,
+                    texts,
+                    [r.text for r in results],
+                )
+            )
+        if faster_whisper_available():
+            for compute_type in ("float32", "int8"):
+                seconds, (tokens, decoded) = _timed(
+                    lambda c=compute_type, s=size: _faster_whisper_batched(
+                        model, paths, s, c, threads, language
+                    )
+                )
+                rows.append(
+                    _row(
+                        "long",
+                        f"faster-whisper {model} {compute_type} (batched pipeline)",
+                        size,
+                        seconds,
+                        audio_s,
+                        tokens,
+                        None,
+                        texts,
+                        decoded,
+                    )
+                )
+    return rows
+
+
+_pipelines: dict = {}
+
+
+def _faster_whisper_batched(model, paths, size, compute_type, threads, language):
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    key = (model, compute_type)
+    if key not in _pipelines:
+        whisper = WhisperModel(
+            str(ctranslate2_model_dir(model)),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=threads,
+        )
+        _pipelines[key] = BatchedInferencePipeline(whisper)
+    pipeline = _pipelines[key]
+    tokens, texts = [], []
+    for path in paths:
+        segments, _ = pipeline.transcribe(
+            load_audio(path), language=language, batch_size=size, beam_size=1, temperature=0.0
+        )
+        segments = list(segments)
+        tokens.append([t for s in segments for t in s.tokens])
+        texts.append("".join(s.text for s in segments).strip())
+    return tokens, texts
+
+
+def _row(part, system, size, seconds, audio_s, tokens, reference, references, hypotheses):
+    exact = None
+    if reference is not None:
+        exact = round(sum(a == b for a, b in zip(tokens, reference, strict=True)) / len(tokens), 4)
+    return BatchRow(
+        part,
+        system,
+        size,
+        seconds,
+        audio_s,
+        exact,
+        word_error_rate(references, hypotheses),
+        rss_mb(),
+        tokens,
+    )
+
+
+def markdown(rows: list[BatchRow]) -> str:
+    lines = []
+    for part, title in (("short", "Short clips"), ("long", "Long files, VAD chunks")):
+        chosen = [r for r in rows if r.part == part]
+        if not chosen:
+            continue
+        lines += [
+            f"### {title}",
+            "",
+            "| configuration | batch | seconds | audio s/s | × batch 1 | WER % | exact | RSS MB |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        first = {r.system: r for r in chosen if r.batch_size == min(x.batch_size for x in chosen)}
+        for r in chosen:
+            gain = r.throughput / first[r.system].throughput if r.system in first else float("nan")
+            exact = "-" if r.exact is None else f"{r.exact:.2f}"
+            lines.append(
+                f"| {r.system} | {r.batch_size} | {r.seconds:.1f} | {r.throughput:.2f} | "
+                f"{gain:.2f}x | {r.wer * 100:.1f} | {exact} | {r.rss_mb:.0f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
