@@ -5,7 +5,7 @@ PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEV    := tests/data/dev
 
-.PHONY: setup browser run test lint notebooks report
+.PHONY: setup browser run test test-fast lint notebooks report
 
 setup: $(STAMP)
 
@@ -28,14 +28,19 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# The main job on the embedded default: bundled base + its int8 self-draft, bundled audio.
+# The main job on the embedded default: bundled base + its int8 self-draft, bundled audio (two
+# short clips and a 90 s recording, decoded together, long form with timestamps).
 run: setup
-	$(PYTHON) main.py transcribe $(DEV)/dev_001.wav $(DEV)/dev_002.wav $(DEV)/dev_003.wav \
+	$(PYTHON) main.py transcribe $(DEV)/dev_001.wav $(DEV)/dev_002.wav tests/data/long/long_001.flac \
 		--model base --draft auto --output-format json
 
 test: setup browser
 	$(PYTHON) -m ruff check src tests main.py
 	$(PYTHON) -m pytest -q -ra; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
+
+# The quick lane for one's own loop: every test that does not decode with the real weights.
+test-fast: setup
+	$(PYTHON) -m pytest -q -m "not slow"; rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
 lint: setup
 	$(PYTHON) -m ruff check src tests main.py

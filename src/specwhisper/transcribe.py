@@ -151,7 +151,7 @@ class Transcriber:
         self.compute_type = compute_type
         # Drafts are built from the float weights: a draft's int8 copy is its own.
         self.main = int8_bundle(weights) if compute_type == "int8" else weights
-        self.drafter = make_drafter(draft, weights)
+        self.drafter = make_drafter(draft, weights, compute_type)
         self.filters = MelFilters(self.main)
         self.chooser = DraftLengthChooser(MAX_DRAFT_LENGTH)
         self._lock = threading.Lock()  # one window at a time: the chooser is shared

@@ -29,7 +29,9 @@ def int8_available() -> bool:
     return torch.backends.quantized.engine not in (None, "", "none")
 
 
-def make_drafter(spec: str | None, main: WhisperBundle) -> Drafter | None:
+def make_drafter(
+    spec: str | None, main: WhisperBundle, compute_type: str = "float32"
+) -> Drafter | None:
     """``none``, ``auto``, ``self-int8``, ``ngram`` (prompt lookup), ``ngram+DRAFT`` (lookup
     first, then DRAFT), or a model name (same tokenizer -> ``model`` drafter, another tokenizer
     -> ``cross`` drafter). ``auto`` is the fastest lossless choice measured on
@@ -44,7 +46,12 @@ def make_drafter(spec: str | None, main: WhisperBundle) -> Drafter | None:
             raise DraftError(f"{spec!r}: after ngram+ name a model draft, such as self-int8")
         return HybridDrafter(model)
     if spec == "auto":
-        return SelfInt8Drafter(main) if int8_available() else None
+        # Measured (bench/results/peers-8clips, longform-longdev): for a float32 main its int8
+        # decoder drafts at a fraction of a verification's cost; an int8 main's own steps are
+        # as cheap as such a draft's, and drafting does not pay.
+        if compute_type != "float32" or not int8_available():
+            return None
+        return SelfInt8Drafter(main)
     if spec == "self-int8":
         if not int8_available():
             raise DraftError("self-int8 needs PyTorch's quantized CPU engine; use --draft none")
