@@ -69,7 +69,7 @@ def transcribe_many(
             stop = stops[item.index]
             if stop is not None and stop():
                 results[item.index] = TranscriptionCancelled(
-                    "transcription stopped: nobody waits for it"
+                    "transcription stopped: nobody waits for it", item.info.stats.windows
                 )
             elif item.stream.done:  # nothing to decode (all silence skipped, or empty)
                 results[item.index] = Transcription.collect(

@@ -41,4 +41,9 @@ class ModelUnavailableError(SpecwhisperError, RuntimeError):
 
 
 class TranscriptionCancelled(SpecwhisperError):
-    """The caller asked to stop (its client went away); raised between windows."""
+    """The caller asked to stop (its client went away); raised between windows.
+    ``windows``: how many windows were decoded before it stopped (work counters)."""
+
+    def __init__(self, message: str, windows: int = 0) -> None:
+        super().__init__(message)
+        self.windows = windows

@@ -50,9 +50,9 @@ def _check_speedups(rows):
 
 
 def test_unknown_mode_is_refused():
-    with pytest.raises(ValueError, match="speculative, cross, beam, peers, v3, longform"):
+    with pytest.raises(ValueError, match="speculative, cross, beam, peers, v3, longform, batch"):
         build_plan("fastest", "base", None, 2)
-    assert MODES == ("speculative", "cross", "beam", "peers", "v3", "longform")
+    assert MODES == ("speculative", "cross", "beam", "peers", "v3", "longform", "batch")
 
 
 def test_speculative_mode_through_the_cli(manifest, tmp_path, capsys):
@@ -136,9 +136,11 @@ def test_peers_mode(manifest):
         "transformers assisted base <- tiny.en",
         "transformers assisted base <- base-int8",
         "specwhisper base draft=auto (self-int8)",
+        "specwhisper base (int8) draft=none",
+        "specwhisper base (int8) draft=self-int8",
     ]
     if faster_whisper_available():
-        assert labels[4:] == ["faster-whisper base float32", "faster-whisper base int8"]
+        assert labels[6:] == ["faster-whisper base float32", "faster-whisper base int8"]
     else:
         assert any("faster-whisper skipped" in note for note in plan.notes)
     # transformers' assisted generation with a foreign tokenizer is slow: timed elsewhere.
@@ -147,5 +149,7 @@ def test_peers_mode(manifest):
     _check_speedups(rows)
     assert rows["transformers assisted base <- base-int8"]["exact_match"] == 1.0
     assert rows["specwhisper base draft=auto (self-int8)"]["exact_match"] == 1.0
+    # The int8 main model is compared with its own plain greedy output, not with float32's.
+    assert rows["specwhisper base (int8) draft=self-int8"]["exact_match"] == 1.0
     for row in rows.values():
         assert row["wer"] is not None and row["wer"] < 0.5

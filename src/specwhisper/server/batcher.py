@@ -155,7 +155,7 @@ class Batcher:
                 state.counters.add(completed=1, windows_decoded=result.stats.windows)
             else:
                 if isinstance(result, TranscriptionCancelled):
-                    state.counters.add(cancelled=1)
+                    state.counters.add(cancelled=1, windows_decoded=result.windows)
                 entry.error = result
             entry.ticket.windows = 0.0
             entry.done.set()
