@@ -60,6 +60,7 @@ def test_speculative_mode_through_the_cli(manifest, tmp_path, capsys):
     # --model: without it, the original project's large-v2 line-up runs where it is cached.
     argv = ["benchmark", "--mode", "speculative", "--model", "base", "--dataset", str(manifest)]
     argv += ["--repeats", "1", "--draft", "self-int8", "--output", str(output), "--no-progress"]
+    argv += ["--no-memory"]  # measured in test_memory.py: a fresh process per configuration
     assert main(argv) == 0
     results = json.loads((output / "results.json").read_text())
     assert results["clips"] == 2 and results["repeats"] == 1

@@ -108,6 +108,15 @@ def test_base_with_self_int8_is_lossless(client, clips):
     assert "base:self-int8" in client.get("/health").json()["loaded"]
 
 
+def test_int8_compute_type_is_exact_against_itself(client, clips):
+    data = clips[2].read_bytes()
+    fields = {"model": "base", "draft": "self-int8", "compute_type": "int8", "temperature": "0"}
+    fast = post_file(client, data, **fields).json()
+    plain = post_file(client, data, use_speculative="0", **fields).json()
+    assert fast["tokens"] == plain["tokens"] and fast["stats"]["tokens_accepted"] > 0
+    assert "base:self-int8:int8" in client.get("/health").json()["loaded"]
+
+
 def test_batch_keeps_order_and_fails_bad_files_alone(client, clips):
     files = [
         ("files", ("a.wav", clips[1].read_bytes(), "audio/wav")),
@@ -200,6 +209,7 @@ def test_model_errors_list_valid_names(client, clip_bytes, monkeypatch):
         ({"no_speech_threshold": "high"}, "no_speech_threshold"),
         ({"best_of": "0"}, "best_of"),
         ({"initial_prompt": "x" * 5000}, "initial_prompt"),
+        ({"compute_type": "int4"}, "compute_type"),
     ],
 )
 def test_bad_fields_are_422_naming_the_field(client, clip_bytes, fields, param):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -26,6 +25,7 @@ from ..evaluation.datasets import Utterance
 from ..evaluation.metrics import word_error_rate
 from ..features import log_mel
 from ..models.loading import ctranslate2_model_dir, load_model
+from .memory import status_mb
 from .systems import SHORT_FORM, faster_whisper_available
 
 BATCH_SIZES = (1, 2, 4, 8, 16)
@@ -63,10 +63,7 @@ class BatchRow:
 
 
 def rss_mb(field: str = "VmRSS") -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    return status_mb(field) or float("nan")
 
 
 def _timed(run) -> tuple[float, list]:

@@ -77,6 +77,12 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="batch mode: comma-separated batch sizes (default 1,2,4,8,16)",
     )
+    parser.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="skip measuring each configuration's peak resident memory (a fresh process per "
+        "configuration transcribing the longest clip once)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_benchmark)
 
@@ -114,6 +120,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     runs = run_systems(plan.systems, utterances, args.repeats, progress=not args.no_progress)
     rows = summarize(runs, utterances, plan)
+    memory = None
+    if not args.no_memory:
+        from .memory import attach_peak_memory
+
+        longest = max(runs[0].clips, key=lambda clip: clip.audio_s)
+        path = next(u.audio_path for u in utterances if u.id == longest.clip)
+        attach_peak_memory(rows, plan.systems, path, threads)
+        memory = {"clip": longest.clip, "how": "each configuration alone in a fresh process"}
     output = args.output or RESULTS_ROOT / f"{args.mode}-{started}"
     output.mkdir(parents=True, exist_ok=True)
     audio_s = sum(c.audio_s for c in runs[0].clips)
@@ -130,6 +144,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         "baselines": plan.baselines,
         "greedy": plan.greedy,
         "notes": plan.notes,
+        "memory": memory,
         "invocation": invocation(args),
         "environment": environment(threads),
         "summary": rows,

@@ -211,7 +211,9 @@ def markdown_tables(rows: list[dict]) -> str:
     windows = any(r.get("window_exact") is not None for r in rows)
     head = "| configuration | total s | ms/clip | RTF | speedup | WER % | CER % | exact |"
     head += " windows exact |" if windows else ""
+    memory = any(r.get("peak_rss_mb") for r in rows)
     head += " acceptance | tok/verify | decode ms/token |" + (" × greedy |" if vs_greedy else "")
+    head += " peak RSS MiB |" if memory else ""
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         mark = {"baseline": " (baseline)", "bound": " (bound)"}.get(r["role"], "")
@@ -228,6 +230,8 @@ def markdown_tables(rows: list[dict]) -> str:
         )
         if vs_greedy:
             line += f" {_opt(r['latency_vs_greedy'], 2, suffix='x')} |"
+        if memory:
+            line += f" {_opt(r.get('peak_rss_mb'), 0)} |"
         lines.append(line)
     text = "\n".join(lines) + "\n"
     remapped = [r for r in rows if r["remap"]]

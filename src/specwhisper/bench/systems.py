@@ -24,6 +24,25 @@ class Outcome:
     windows: dict[int, list[int]] | None = None
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A system's class and constructor arguments, picklable: enough to build the same
+    configuration in a fresh process (``bench.memory`` measures each one's memory alone)."""
+
+    system: str
+    kwargs: dict
+    assistant: str | None = None  # TransformersGenerate's assistant model: a name, or NAME-int8
+
+    def build(self) -> System:
+        kwargs = dict(self.kwargs)
+        if self.assistant is not None:
+            if self.assistant.endswith("-int8"):
+                kwargs["assistant"] = int8_assistant(self.assistant.removesuffix("-int8"))
+            else:
+                kwargs["assistant"] = load_model(self.assistant)
+        return SYSTEMS[self.system](**kwargs)
+
+
 class System(Protocol):
     label: str  # unique within a run: tables, plots and results.json key on it
     model: str  # the main model: its generate() greedy output is the reference for exactness
@@ -31,6 +50,7 @@ class System(Protocol):
     # or "system".
     role: str
     config: dict  # how it was configured, for results.json
+    recipe: Recipe
 
     def __call__(self, audio_path: Path) -> Outcome: ...
 
@@ -68,6 +88,19 @@ class Specwhisper:
     ) -> None:
         from ..transcribe import Transcriber
 
+        # How to build this configuration again in another process (peak memory, alone).
+        self.recipe = Recipe(
+            "Specwhisper",
+            {
+                "model": model,
+                "draft": draft,
+                "language": language,
+                "beam_size": beam_size,
+                "draft_length": draft_length,
+                "options": options,
+                "compute_type": compute_type,
+            },
+        )
         self.transcriber = Transcriber(model, draft, compute_type=compute_type)
         self.options = SHORT_FORM if options is None else options
         # An int8 main model is another model: its exactness is against its own greedy.
@@ -114,6 +147,12 @@ class TransformersGenerate:
         assistant: WhisperBundle | None = None,
         label: str | None = None,
     ) -> None:
+        assistant_name = assistant.name if assistant else None
+        self.recipe = Recipe(
+            "TransformersGenerate",
+            {"model": model, "language": language, "beam_size": beam_size},
+            assistant_name,
+        )
         self.main = load_model(model)
         self.model = model
         self.language = language if self.main.multilingual else None
@@ -149,6 +188,7 @@ class TransformersLongform:
     role = "system"  # the plan marks it "baseline" in the longform mode
 
     def __init__(self, model: str, language: str | None = "en", label: str | None = None):
+        self.recipe = Recipe("TransformersLongform", {"model": model, "language": language})
         self.main = load_model(model)
         self.model = model
         self.language = language if self.main.multilingual else None
@@ -197,6 +237,7 @@ class EncoderFloor:
     role = "bound"
 
     def __init__(self, model: str) -> None:
+        self.recipe = Recipe("EncoderFloor", {"model": model})
         self.main = load_model(model)
         self.model = model
         self.label = f"floor: {model} encoder only"
@@ -240,6 +281,16 @@ class FasterWhisper:
     ) -> None:
         from faster_whisper import WhisperModel
 
+        self.recipe = Recipe(
+            "FasterWhisper",
+            {
+                "model": model,
+                "language": language,
+                "compute_type": compute_type,
+                "threads": threads,
+                "long_form": long_form,
+            },
+        )
         self.whisper = WhisperModel(
             str(ctranslate2_model_dir(model)),
             device="cpu",
@@ -280,3 +331,15 @@ class FasterWhisper:
         eot = load_model(self.model).special.eot  # timestamps and specials are not text
         tokens = [t for s in segments for t in s.tokens if t < eot]
         return Outcome(tokens, "".join(s.text for s in segments).strip())
+
+
+SYSTEMS = {
+    cls.__name__: cls
+    for cls in (
+        Specwhisper,
+        TransformersGenerate,
+        TransformersLongform,
+        EncoderFloor,
+        FasterWhisper,
+    )
+}
