@@ -51,7 +51,7 @@ def offline_machine(tmp_path, monkeypatch) -> Path:
 )
 def test_benchmark_commands(mode, note, systems, tmp_path, capsys):
     output = tmp_path / "run"
-    argv = ["benchmark", "--mode", mode, "--samples", "1", "--repeats", "1"]
+    argv = ["benchmark", "--mode", mode, "--samples", "1", "--repeats", "1", "--no-memory"]
     assert main([*argv, "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     results = json.loads((output / "results.json").read_text())

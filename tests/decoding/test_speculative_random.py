@@ -57,7 +57,8 @@ def test_speculative_equals_plain_and_transformers_for_every_k(pair, timestamps,
         assert plain.tokens == reference, (pair, index)
         if timestamps:
             assert any(t > main.special.no_timestamps for t in plain.tokens)
-        for k in range(1, 9):
+        # Odd k on one input, even k on the next: every k in 1..8 on half the inputs.
+        for k in range(1 + index % 2, 9, 2):
             fast, stats = decode_window(main, audio, drafter, k, previous=previous, **options)
             assert fast.tokens == plain.tokens, (pair, index, k)
             assert fast.sum_logprob == pytest.approx(plain.sum_logprob, abs=1e-3)

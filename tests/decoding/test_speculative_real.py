@@ -22,24 +22,25 @@ pytestmark = pytest.mark.slow
 
 # drafter name -> (smallest acceptable overall acceptance rate, every how many dev clips). The
 # bounds are loose floors that only catch a broken drafter (e.g. misaligned remapping), not
-# tuned figures. The main model drafting for itself tests the loop only: a quarter suffices.
-DRAFTERS = {"self-int8": (0.7, 1), "base": (0.999, 4), "tiny.en": (0.3, 1)}
+# tuned figures. Every other clip (16, 2.6-18.6 s; the speculative benchmark checks every clip
+# for every drafter); the main model drafting for itself tests the loop only: a quarter.
+DRAFTERS = {"self-int8": (0.7, 2), "base": (0.999, 4), "tiny.en": (0.3, 2)}
 
 
 @pytest.fixture(scope="module")
 def plain_windows(base, dev_set, dev_audio):
-    """Per clip: our plain greedy window (timestamps on)."""
-    return {u.id: decode_window(base, dev_audio[u.id])[0] for u in dev_set}
+    """Per clip of every other one: our plain greedy window (timestamps on)."""
+    return {u.id: decode_window(base, dev_audio[u.id])[0] for u in dev_set[::2]}
 
 
 def test_plain_greedy_equals_transformers_with_timestamps(base, dev_set, dev_audio, plain_windows):
-    for utterance in dev_set[::2]:  # half the clips: transformers' search is the slow part
+    for utterance in dev_set[::4]:  # transformers' search is the slow part
         expected = reference_window(base, dev_audio[utterance.id])
         assert plain_windows[utterance.id].tokens == expected, utterance.id
 
 
 def test_plain_greedy_without_timestamps_equals_generate(base, dev_set, dev_audio):
-    for utterance in dev_set[1::4]:
+    for utterance in dev_set[1::8]:
         audio = dev_audio[utterance.id]
         plain, _ = decode_window(base, audio, without_timestamps=True)
         with torch.inference_mode():
@@ -87,10 +88,11 @@ def _windows(transcriber: Transcriber, path) -> list[list[int]]:
 
 
 def test_long_files_every_drafter_every_window(long_files):
-    """The two shorter long files here (4.5 min, 15 windows); `benchmark --mode longform`
-    checks every window of every long file for every configuration it times."""
+    """The noisy 90 s long file here (4 windows, earlier text in every later prompt);
+    `benchmark --mode longform` checks every window of every long file for every configuration
+    it times, and tests/test_batching.py the same file batched."""
     plain = Transcriber("base", "none")
-    for utterance in long_files[:2]:
+    for utterance in long_files[:1]:
         expected = _windows(plain, utterance.audio_path)
         assert len(expected) >= 3
         for draft in ("self-int8", "tiny.en"):

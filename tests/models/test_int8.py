@@ -55,7 +55,7 @@ def test_int8_speculative_equals_int8_plain_window_by_window(int8_plain):
 
 @pytest.mark.slow
 def test_int8_transcribes_about_as_well_as_float32(int8_plain):
-    clips = load_dataset(DEFAULT_DEV_SET, samples=8)
+    clips = load_dataset(DEFAULT_DEV_SET, samples=6)
     float32 = Transcriber("base", "none")
     references = [c.text for c in clips]
     options = {"language": "en", "temperature": 0.0, "without_timestamps": True}
@@ -65,7 +65,7 @@ def test_int8_transcribes_about_as_well_as_float32(int8_plain):
     wer_float = word_error_rate(
         references, [float32.transcribe(c.audio_path, **options).text for c in clips]
     )
-    assert wer_int8 <= wer_float + 0.05  # a few words of 8 clips, no more
+    assert wer_int8 <= wer_float + 0.05  # a few words of 6 clips, no more
 
 
 @pytest.mark.slow
