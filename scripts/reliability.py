@@ -15,7 +15,6 @@ Writes results.json and results.md to ``--output``. Only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import sys
@@ -31,19 +30,10 @@ import soundfile
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "server"))  # the test suite's server helpers
 
-from server_helpers import rss_mb, start_server  # noqa: E402
+from server_helpers import flac_of_silence, rss_mb, start_server  # noqa: E402
 
 from specwhisper.audio import load_audio  # noqa: E402
 from specwhisper.evaluation.datasets import DEFAULT_DEV_SET, LONG_DEV_SET, load_dataset  # noqa: E402
-
-
-def silent_flac(seconds: int) -> bytes:
-    buffer = io.BytesIO()
-    minute = np.zeros(16000 * 60, dtype=np.int16)
-    with soundfile.SoundFile(buffer, "w", 16000, 1, format="FLAC", subtype="PCM_16") as file:
-        for _ in range(seconds // 60):
-            file.write(minute)
-    return buffer.getvalue()
 
 
 def speech_flac(path: Path, seconds: float) -> float:
@@ -90,7 +80,7 @@ def main() -> None:
         short = clip.audio_path.read_bytes()
         solo = [post(server.url, short, "short.wav")[1] for _ in range(3)]
         idle = rss_mb(pid)
-        hostile = silent_flac(8 * 3600)
+        hostile = flac_of_silence(8 * 3600)
         with ThreadPoolExecutor(3) as pool:
             attacks = [pool.submit(post, server.url, hostile, "silence.flac") for _ in range(2)]
             time.sleep(0.05)

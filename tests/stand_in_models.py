@@ -25,6 +25,39 @@ MAX_POSITIONS = 448
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"
 
 
+def tiny_whisper_config(
+    vocab_size: int,
+    n_mels: int,
+    max_positions: int,
+    *,
+    start: int,
+    end: int,
+    pad: int | None = None,
+    **extra,
+) -> WhisperConfig:
+    """The small Whisper shape every random-weight test uses (d_model 64, 2 + 2 layers, 4 heads,
+    1500 encoder positions as real Whispers): ``start`` is the decoder's first token, ``end``
+    its end of text (also its padding unless ``pad``)."""
+    return WhisperConfig(
+        vocab_size=vocab_size,
+        num_mel_bins=n_mels,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
+        max_source_positions=1500,
+        max_target_positions=max_positions,
+        bos_token_id=end,
+        eos_token_id=end,
+        pad_token_id=end if pad is None else pad,
+        decoder_start_token_id=start,
+        **extra,
+    )
+
+
 def save_stand_in(
     folder: Path,
     like: WhisperBundle,
@@ -39,22 +72,12 @@ def save_stand_in(
     first convolution, which reads a different number of mel bins), so that it drafts for that
     model with some tokens accepted and some rejected, as a real small Whisper would."""
     torch.manual_seed(seed)
-    config = WhisperConfig(
-        vocab_size=like.model.config.vocab_size,
-        num_mel_bins=n_mels,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_source_positions=1500,
-        max_target_positions=MAX_POSITIONS,
-        bos_token_id=like.special.eot,
-        eos_token_id=like.special.eot,
-        pad_token_id=like.special.eot,
-        decoder_start_token_id=like.special.sot,
+    config = tiny_whisper_config(
+        like.model.config.vocab_size,
+        n_mels,
+        MAX_POSITIONS,
+        start=like.special.sot,
+        end=like.special.eot,
         # Untied output layer: with tied random embeddings each token predicts itself again.
         tie_word_embeddings=False,
     )

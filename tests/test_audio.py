@@ -8,6 +8,7 @@ import av
 import numpy as np
 import pytest
 import soundfile
+from server.server_helpers import flac_of_silence
 
 from specwhisper.audio import (
     ACCEPTED_FORMATS,
@@ -177,19 +178,9 @@ def _write(path: Path, data: bytes) -> Path:
 # --- Hostile and long input: bounded memory and work whatever the file claims ---------------
 
 
-def _silent_flac(seconds: float) -> bytes:
-    """A FLAC of digital silence: hours of audio in a few hundred kB."""
-    buffer = io.BytesIO()
-    block = np.zeros(16000 * 60, dtype=np.int16)
-    with soundfile.SoundFile(buffer, "w", 16000, 1, format="FLAC", subtype="PCM_16") as file:
-        for _ in range(int(seconds // 60)):
-            file.write(block)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def eight_hours() -> bytes:
-    return _silent_flac(8 * 3600)
+    return flac_of_silence(8 * 3600)
 
 
 def test_hours_in_a_small_flac_are_refused_from_the_header(eight_hours):

@@ -14,7 +14,8 @@ import copy
 
 import pytest
 import torch
-from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration
+from stand_in_models import tiny_whisper_config
+from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
 
 from specwhisper.models.loading import WhisperBundle, special_tokens
 from specwhisper.models.registry import ModelSource
@@ -24,22 +25,12 @@ MAX_POSITIONS = 64
 
 def _random_model(like: WhisperBundle, n_mels: int, seed: int) -> WhisperForConditionalGeneration:
     torch.manual_seed(seed)
-    config = WhisperConfig(
-        vocab_size=like.model.config.vocab_size,
-        num_mel_bins=n_mels,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_source_positions=1500,
-        max_target_positions=MAX_POSITIONS,
-        bos_token_id=like.special.eot,
-        eos_token_id=like.special.eot,
-        pad_token_id=like.special.eot,
-        decoder_start_token_id=like.special.sot,
+    config = tiny_whisper_config(
+        like.model.config.vocab_size,
+        n_mels,
+        MAX_POSITIONS,
+        start=like.special.sot,
+        end=like.special.eot,
     )
     model = WhisperForConditionalGeneration(config).eval()
     with torch.no_grad():  # sharper logits than the default init: fewer exact ties

@@ -7,7 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from transformers import WhisperConfig, WhisperForConditionalGeneration
+from stand_in_models import tiny_whisper_config
+from transformers import WhisperForConditionalGeneration
 
 from specwhisper.decoding.alignment import _attend, alignment_heads
 from specwhisper.decoding.dtw import dtw, median_filter
@@ -91,23 +92,7 @@ def test_alignment_pass_logits_equal_the_lean_decoder():
     """The pass that keeps the attention scores computes the same decoder as ``LeanDecoder``
     (a small random Whisper: no real weights needed)."""
     torch.manual_seed(0)
-    config = WhisperConfig(
-        vocab_size=120,
-        num_mel_bins=80,
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_source_positions=1500,
-        max_target_positions=32,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=50,
-    )
+    config = tiny_whisper_config(120, 80, 32, start=50, end=2, pad=0)
     model = WhisperForConditionalGeneration(config).eval()
     encoder_out = encode(model, torch.randn(1, 80, 3000))
     cross_kv = cross_key_values(model, encoder_out)

@@ -17,7 +17,7 @@ import httpx
 import numpy as np
 import pytest
 import soundfile
-from server_helpers import multipart, raw_post, rss_mb, start_server, wait_for
+from server_helpers import flac_of_silence, multipart, raw_post, rss_mb, start_server, wait_for
 
 from specwhisper.evaluation.datasets import LONG_DEV_SET, load_dataset
 
@@ -57,22 +57,13 @@ def _idle(server) -> bool:
     return queue["running"] == 0 and queue["waiting"] == 0
 
 
-def _silent_flac(seconds: int) -> bytes:
-    buffer = io.BytesIO()
-    minute = np.zeros(16000 * 60, dtype=np.int16)
-    with soundfile.SoundFile(buffer, "w", 16000, 1, format="FLAC", subtype="PCM_16") as file:
-        for _ in range(seconds // 60):
-            file.write(minute)
-    return buffer.getvalue()
-
-
 def _post(server, data: bytes, name: str = "clip.wav", **fields) -> httpx.Response:
     files = {"file": (name, data)}
     return httpx.post(f"{server.url}/transcribe", files=files, data=fields, timeout=300)
 
 
 def test_hours_of_silence_in_a_small_flac_cost_no_memory(server, dev_set):
-    eight_hours = _silent_flac(8 * 3600)
+    eight_hours = flac_of_silence(8 * 3600)
     assert len(eight_hours) < 2_000_000
     wait_for(lambda: _idle(server))
     before = rss_mb(server.process.pid)

@@ -160,13 +160,7 @@ def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
     )
     plan.systems.append(Specwhisper(model, "auto", language))
     _add_int8(plan, model, language, None)
-    if not faster_whisper_available():
-        plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
-    elif resolve(model).kind != "bundled":
-        plan.notes.append(f"faster-whisper skipped: {model} is not a bundled CTranslate2 model")
-    else:
-        for compute_type in ("float32", "int8"):
-            plan.systems.append(FasterWhisper(model, language, compute_type, threads))
+    _add_faster_whisper(plan, model, language, threads, long_form=False)
 
 
 def _add_int8(plan: Plan, model: str, language: str | None, options: dict | None) -> None:
@@ -203,13 +197,18 @@ def _longform(model: str, drafts: list[str] | None, threads: int, language: str 
             lambda d=draft: Specwhisper(model, d, language, options=LONG_FORM),
         )
     _add_int8(plan, model, language, LONG_FORM)
+    _add_faster_whisper(plan, model, language, threads, long_form=True)
+    return plan
+
+
+def _add_faster_whisper(
+    plan: Plan, model: str, language: str | None, threads: int, long_form: bool
+) -> None:
+    """faster-whisper float32 and int8 on the same CTranslate2 files, where they are here."""
     if not faster_whisper_available():
         plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
     elif resolve(model).kind != "bundled":
         plan.notes.append(f"faster-whisper skipped: {model} is not a bundled CTranslate2 model")
     else:
         for compute_type in ("float32", "int8"):
-            plan.systems.append(
-                FasterWhisper(model, language, compute_type, threads, long_form=True)
-            )
-    return plan
+            plan.systems.append(FasterWhisper(model, language, compute_type, threads, long_form))

@@ -208,12 +208,9 @@ class WindowDecoder:
             # lengths follow measured times: with a seed, the length is fixed instead, so that
             # the same seed gives the same text.
             chooser = DraftLengthChooser(chooser.max_length, fixed=SEEDED_DRAFT_LENGTH)
-        best: SearchResult | None = None
-        no_speech: float | None = None
-        for candidate in range(candidates):
-            if decoder.length:  # a retry: keep the prompt's keys/values but its last token's
-                decoder.crop(len(prompt.tokens) - 1)
-            found = search(
+
+        def run(session, sampling, no_speech_token) -> SearchResult:
+            return search(
                 decoder,
                 self.filters,
                 prompt,
@@ -223,7 +220,16 @@ class WindowDecoder:
                 session,
                 chooser,
                 sampling,
-                self.main.special.no_speech if first and candidate == 0 else None,
+                no_speech_token,
+            )
+
+        best: SearchResult | None = None
+        no_speech: float | None = None
+        for candidate in range(candidates):
+            if decoder.length:  # a retry: keep the prompt's keys/values but its last token's
+                decoder.crop(len(prompt.tokens) - 1)
+            found = run(
+                session, sampling, self.main.special.no_speech if first and candidate == 0 else None
             )
             if (
                 session is not None
@@ -236,18 +242,7 @@ class WindowDecoder:
                 self.stats.near_ties += 1
                 measured = found.no_speech_prob
                 decoder.crop(len(prompt.tokens) - 1)
-                found = search(
-                    decoder,
-                    self.filters,
-                    prompt,
-                    self.options.sample_len,
-                    self.main.special.eot,
-                    self.stats,
-                    None,
-                    chooser,
-                    None,
-                    None,
-                )
+                found = run(None, None, None)
                 found = SearchResult(found.tokens, found.sum_logprob, measured, found.margin)
             no_speech = found.no_speech_prob if candidate == 0 else no_speech
             # openai-whisper ranks candidates by sum of log-probabilities over length.
