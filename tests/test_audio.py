@@ -266,3 +266,28 @@ def test_random_bytes_are_one_clear_error(seed, capfd):
     with pytest.raises(AudioDecodeError, match="<bytes>"):
         load_audio(data)
     assert capfd.readouterr().err == ""  # no decoder chatter on stderr
+
+
+def test_the_decode_budget_counts_the_decoder_not_the_caller(tmp_path, monkeypatch):
+    """A long transcription reads blocks for minutes while the model works: only the audio
+    decoder's own time counts against ``max_decode_s``."""
+    import specwhisper.audio as audio_module
+
+    path = tmp_path / "four-blocks.flac"
+    soundfile.write(path, np.zeros(BLOCK_SAMPLES * 4, np.float32), SAMPLE_RATE)
+    limits = DecodeLimits(max_decode_s=0.5)
+    blocks = 0
+    for _ in open_audio(path, limits).blocks():
+        time.sleep(0.3)  # the caller's work: 1.2 s in all, over the budget
+        blocks += 1
+    assert blocks == 4
+    decode = audio_module._soundfile_blocks
+
+    def slow_decoder(file, name):
+        for block in decode(file, name):
+            time.sleep(0.3)  # a pathological file: the decoder itself is slow
+            yield block
+
+    monkeypatch.setattr(audio_module, "_soundfile_blocks", slow_decoder)
+    with pytest.raises(AudioDecodeError, match="decoding took longer than the allowed 0.5 s"):
+        list(open_audio(path, limits).blocks())

@@ -59,7 +59,8 @@ def too_long(name: str, max_seconds: float, declared: float | None = None) -> Au
 @dataclass(frozen=True)
 class DecodeLimits:
     """What one input may cost. ``max_seconds``: audio duration (None: no limit);
-    ``max_decode_s``: wall-clock seconds one full decoding pass may take (None: no limit)."""
+    ``max_decode_s``: seconds the audio decoder itself may spend on one full pass over the file
+    (None: no limit); time the caller spends between blocks does not count."""
 
     max_seconds: float | None = None
     max_decode_s: float | None = None
@@ -119,15 +120,23 @@ class AudioStream:
             return
         limit = self.limits.max_seconds
         budget = self.limits.max_decode_s
-        deadline = time.monotonic() + budget if budget is not None else None
+        # The budget counts the decoder's own time only: between blocks the consumer may compute
+        # log-mel or decode windows with the model for minutes, which is not the file's fault.
+        spent = 0.0
         decoded = 0
         source = _soundfile_blocks if self._use_soundfile else _av_blocks
         with self._open() as file:
-            for block in source(file, self.name):
+            blocks = source(file, self.name)
+            while True:
+                began = time.monotonic()
+                block = next(blocks, None)
+                spent += time.monotonic() - began
+                if block is None:
+                    break
                 decoded += len(block)
                 if limit is not None and decoded > limit * SAMPLE_RATE + 1:
                     raise too_long(self.name, limit)
-                if deadline is not None and time.monotonic() > deadline:
+                if budget is not None and spent > budget:
                     raise _fail(self.name, f"decoding took longer than the allowed {budget:g} s")
                 yield block
         if decoded == 0:

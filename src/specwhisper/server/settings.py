@@ -31,8 +31,9 @@ class ServerSettings(BaseSettings):
     # length, else the moment decoding passes it. Memory does not grow with the length (audio
     # is decoded window by window); the time a transcription holds a worker does.
     max_audio_seconds: float = Field(default=3 * 3600.0, gt=0)
-    # Wall-clock seconds one upload's decoding pass may take (a pathological file: very high
-    # sample rate, many channels) before it is refused as undecodable.
+    # Seconds the audio decoder may spend on one pass over an upload (a pathological file: very
+    # high sample rate, many channels) before it is refused as undecodable; the model's time
+    # between blocks does not count.
     max_decode_seconds: float = Field(default=120.0, gt=0)
     # How many transcriptions run at once. One saturates a small CPU; raise it on big machines
     # and lower `threads` so that concurrency x threads <= cores.
