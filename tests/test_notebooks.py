@@ -41,7 +41,9 @@ def kernel_dirs(tmp_path_factory) -> list[str]:
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_notebook_runs_without_error(name, kernel_dirs, tmp_path):
+def test_notebook_runs_without_error(name, kernel_dirs, tmp_path, monkeypatch):
+    # The notebooks' small benchmarks on 2 clips instead of 4 (the kernel inherits it).
+    monkeypatch.setenv("SPECWHISPER_NOTEBOOK_CLIPS", "2")
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager

@@ -154,3 +154,31 @@ def test_peers_mode(manifest):
     assert rows["specwhisper base (int8) draft=self-int8"]["exact_match"] == 1.0
     for row in rows.values():
         assert row["wer"] is not None and row["wer"] < 0.5
+
+
+def test_language_auto_reaches_every_system_and_the_int8_assistant_works(manifest):
+    """--language auto: generate() detects the language as every other system does (it was
+    forced to English); and the int8 assistant given to transformers' assisted generation keeps
+    its attention modules whole (a lean-only copy would draft garbage)."""
+    from specwhisper.audio import load_audio
+    from specwhisper.bench.systems import TransformersGenerate, int8_assistant
+    from specwhisper.decoding.beam import generate_tokens
+    from specwhisper.evaluation.metrics import word_error_rate
+    from specwhisper.features import log_mel
+    from specwhisper.models.loading import load_model
+
+    clip = load_dataset(manifest)[0]
+    german = (
+        DEFAULT_DEV_SET.parent.parent / "multilingual" / "de_001.wav"
+    )  # detected as German, not transcribed as English
+    auto = TransformersGenerate("base", language=None)
+    english = TransformersGenerate("base", language="en")
+    assert auto(german).tokens != english(german).tokens
+    assert auto(clip.audio_path).tokens == english(clip.audio_path).tokens
+    assistant = int8_assistant("tiny.en")
+    audio = load_audio(clip.audio_path)
+    drafted = generate_tokens(assistant, log_mel(audio, assistant), None, "transcribe")
+    reference = load_model("tiny.en")
+    plain = generate_tokens(reference, log_mel(audio, reference), None, "transcribe")
+    decode = reference.tokenizer.decode
+    assert word_error_rate([decode(plain)], [decode(drafted)]) < 0.2

@@ -134,8 +134,10 @@ def _generate_padded(bundle, paths, size, language) -> tuple[list[list[int]], li
                 [log_mel(load_audio(p), bundle) for p in paths[start : start + size]]
             )
             kwargs: dict = {"do_sample": False}
-            if bundle.multilingual:
-                kwargs.update(language=language or "en", task="transcribe")
+            if bundle.multilingual:  # language None: each row's is detected, as ours are
+                kwargs["task"] = "transcribe"
+                if language is not None:
+                    kwargs["language"] = language
             output = bundle.model.generate(features, **kwargs)
             for row in output.tolist():
                 row = [t for t in row if t < bundle.special.eot]

@@ -172,7 +172,7 @@ class TransformersGenerate:
         tokens = generate_tokens(
             self.main,
             features,
-            self.language or "en",
+            self.language,  # None: detected, as every other system gets it
             "transcribe",
             self.beam_size,
             assistant=self.assistant,
@@ -255,7 +255,8 @@ def int8_assistant(model: str) -> WhisperBundle:
     from ..decoding.drafters.self_int8 import quantized_copy
 
     bundle = load_model(model)
-    return replace(bundle, name=f"{model}-int8", model=quantized_copy(bundle.model))
+    # transformers' generate() runs the assistant's own attention modules: keep them whole.
+    return replace(bundle, name=f"{model}-int8", model=quantized_copy(bundle.model, lean=False))
 
 
 def faster_whisper_available() -> bool:

@@ -89,20 +89,23 @@ def generate_window(
 def generate_tokens(
     main: WhisperBundle,
     features: torch.Tensor,
-    language: str,
+    language: str | None,
     task: str,
     beam_size: int = 1,
     max_new_tokens: int | None = None,
     assistant: WhisperBundle | None = None,
 ) -> list[int]:
     """Text tokens (no prompt, no end-of-text) from ``model.generate()`` on one window without
-    timestamps: transformers' short-form transcription, the historical reference.
+    timestamps: transformers' short-form transcription, the historical reference. ``language``
+    None: generate() detects it, as specwhisper and faster-whisper do.
 
     With ``assistant``, transformers' own assisted generation drafts (greedy only).
     """
     kwargs: dict = {"num_beams": beam_size, "do_sample": False}
     if main.multilingual:
-        kwargs.update(language=language, task=task)
+        kwargs["task"] = task
+        if language is not None:
+            kwargs["language"] = language
     if max_new_tokens is not None:
         kwargs["max_new_tokens"] = max_new_tokens
     if assistant is not None:

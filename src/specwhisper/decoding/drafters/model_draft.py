@@ -20,7 +20,7 @@ from ..lean_decoder import LeanDecoder
 from ..logit_filters import build_filters
 from ..prompt import build_prompt
 from .base import DraftModelSession, WindowContext
-from .self_int8 import quantized_copy
+from .self_int8 import quantized_copy, shared_int8
 
 # Speech after which the draft encoder still looks: the silence that follows the last word is
 # what tells a Whisper decoder to end the utterance. One second is whole words' worth of context
@@ -50,8 +50,11 @@ class ModelDrafter:
         # The main model drafting for itself (fp32): its encoder output is the main one.
         self.shares_main_encoder = shares_main_encoder and not int8
         self.name = draft.name + ("-int8" if int8 else "")
-        # The loaded bundle is shared with other users of that model: quantize a copy.
-        self.model = quantized_copy(draft.model) if int8 else draft.model
+        # The loaded bundle is shared with other users of that model: quantize a copy (one per
+        # process, shared by every drafter of this model).
+        self.model = draft.model
+        if int8:
+            self.model = shared_int8(draft.model, "model", lambda: quantized_copy(draft.model))
 
     def encode(self, context: WindowContext) -> tuple[torch.Tensor, float]:
         """The draft's encoder output for the window, and the seconds it took."""

@@ -10,7 +10,9 @@ window for verification anyway) instead of projecting int8 ones, and it runs on 
 from __future__ import annotations
 
 import copy
+import threading
 import warnings
+import weakref
 
 import torch
 from torch import nn
@@ -32,12 +34,13 @@ class _DecoderOnly(nn.Module):
         self.proj_out = proj_out
 
 
-def quantized_copy(module: nn.Module) -> nn.Module:
+def quantized_copy(module: nn.Module, lean: bool = True) -> nn.Module:
     """An int8 (dynamic) copy of every linear layer in ``module``; the original is untouched.
-    A decoder's self-attention projections are fused first (``lean_decoder.fuse_qkv``), and
-    the separate ones dropped from the copy: only the lean decoder runs it."""
+    ``lean``: a decoder's self-attention projections are fused first
+    (``lean_decoder.fuse_qkv``) and the separate ones dropped from the copy, which only the lean
+    decoder can then run; False keeps transformers' modules whole (for its own generate())."""
     module = copy.deepcopy(module).eval()
-    decoder = getattr(getattr(module, "model", None), "decoder", None)
+    decoder = getattr(getattr(module, "model", None), "decoder", None) if lean else None
     if decoder is not None:
         fuse_decoder(decoder)
     with warnings.catch_warnings():
@@ -53,12 +56,34 @@ def quantized_copy(module: nn.Module) -> nn.Module:
     return quantized
 
 
+# One int8 copy per float model and kind, shared by every drafter built from it in a process
+# (a benchmark's configurations, a server's transcribers): the copies are only read, and each
+# costs a few hundred MB. Keyed weakly: a model that is dropped takes its copies with it.
+_copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_copies_lock = threading.Lock()
+
+
+def shared_int8(model: nn.Module, kind: str, build) -> nn.Module:
+    """``build()``'s int8 copy of ``model``, made once per process for each ``kind``."""
+    with _copies_lock:
+        made = _copies.setdefault(model, {})
+        if kind not in made:
+            made[kind] = build()
+        return made[kind]
+
+
 def quantized_decoder(main: WhisperBundle) -> nn.Module:
-    """An int8 copy of the main decoder and output layer; the fp32 original is left untouched."""
-    # Only the decoder is copied: the encoder output comes from the main model.
-    proj_out = nn.Linear(main.model.config.d_model, main.model.config.vocab_size, bias=False)
-    proj_out.weight = main.model.proj_out.weight
-    return quantized_copy(_DecoderOnly(main.model.model.decoder, proj_out))
+    """An int8 copy of the main decoder and output layer (one per process); the fp32 original
+    is left untouched."""
+
+    def build() -> nn.Module:
+        # Only the decoder is copied: the encoder output comes from the main model.
+        config = main.model.config
+        proj_out = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        proj_out.weight = main.model.proj_out.weight
+        return quantized_copy(_DecoderOnly(main.model.model.decoder, proj_out))
+
+    return shared_int8(main.model, "decoder", build)
 
 
 class SelfInt8Drafter:
