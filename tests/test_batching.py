@@ -54,7 +54,7 @@ def test_a_batch_mixing_languages_and_bad_files(dev_set, tmp_path):
 
 
 def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
-    utterance = load_dataset(LONG_DEV_SET)[1]
+    utterance = load_dataset(LONG_DEV_SET)[0]  # 90 s, noisy
     record = next(
         json.loads(line)
         for line in LONG_DEV_SET.read_text().splitlines()
@@ -63,7 +63,7 @@ def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
     transcriber = Transcriber("base", "self-int8")
     result = transcriber.transcribe(utterance.audio_path, vad=True, batch_size=4, **GREEDY)
     segments = result.segments
-    assert len(segments) >= 10 and result.stats.windows >= 6
+    assert len(segments) >= 5 and result.stats.windows >= 3
     starts = [s.start for s in segments]
     assert starts == sorted(starts) and segments[-1].end <= record["duration"] + 0.5
     # VAD chunks start at speech: the first segment near the first sentence.
