@@ -35,7 +35,7 @@ def _measure(recipe: Recipe, audio_path: str, threads: int) -> dict:
 def peak_memory(recipe: Recipe, audio_path: Path, threads: int) -> dict:
     """``{"loaded_rss_mb", "peak_rss_mb"}`` of ``recipe`` built in a fresh process (resident set
     once its models are loaded, and its peak over transcribing ``audio_path``), in MiB. The
-    process also holds Python, torch and transformers (about 400 MiB here) as any user's does."""
+    process also holds Python, torch and transformers, as any user's does."""
     context = multiprocessing.get_context("spawn")  # no inherited models or allocator state
     with context.Pool(1, maxtasksperchild=1) as pool:
         return pool.apply(_measure, (recipe, str(audio_path), threads))
