@@ -58,7 +58,9 @@ def _transcribe(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     from .transcribe import Transcriber
 
-    transcriber = Transcriber(model, draft, threads=args.threads, compute_type=args.compute_type)
+    transcriber = Transcriber(
+        model, draft, threads=args.threads, compute_type=args.compute_type, device=args.device
+    )
     options = transcriber.options(options_from_args(args))  # bad values: exit 2 (main)
     if args.output_dir is not None:
         args.output_dir.mkdir(parents=True, exist_ok=True)

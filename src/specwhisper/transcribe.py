@@ -40,6 +40,7 @@ from .features import (
     prepare_audio,
 )
 from .longform import LongFormStream
+from .models.devices import resolve_device
 from .models.int8 import COMPUTE_TYPES, int8_bundle
 from .models.loading import load_model
 from .models.registry import resolve_pair
@@ -128,7 +129,10 @@ class Transcriber:
     which case ``draft`` defaults to the preset's draft. ``draft`` is ``auto`` (the fastest
     lossless choice), ``none``, ``self-int8``, ``ngram``, ``ngram+DRAFT`` or a model name.
     ``compute_type`` ``int8`` runs the main model in 8-bit integers (``models/int8.py``): the
-    output is then that int8 model's own greedy output, with or without a draft. The drafter
+    output is then that int8 model's own greedy output, with or without a draft. ``device``
+    ``auto`` (the default, or $SPECWHISPER_DEVICE) runs the models on a GPU when PyTorch sees
+    one (float32 only: int8 is the CPU's), else ``cpu``; ``cuda`` / ``cuda:N`` ask for one. The
+    drafter
     holds weights only, and every window gets its own caches; what is shared across calls is
     the draft-length statistics, which learn this machine's costs.
     """
@@ -139,15 +143,23 @@ class Transcriber:
         draft: str | None = "auto",
         threads: int | None = None,
         compute_type: str = "float32",
+        device: str | None = None,
     ) -> None:
         if compute_type not in COMPUTE_TYPES:
             raise OptionsError(
                 f"compute_type must be one of {', '.join(COMPUTE_TYPES)}, not {compute_type!r}",
                 "compute_type",
             )
+        self.device = resolve_device(device)
+        if compute_type == "int8" and self.device != "cpu":
+            raise OptionsError(
+                f"compute_type int8 runs on the CPU (PyTorch's int8 kernels); on {self.device} "
+                "use compute_type float32, or device cpu",
+                "compute_type",
+            )
         set_threads(threads)
         model, draft = resolve_pair(model, draft)
-        weights = load_model(model)
+        weights = load_model(model, self.device)
         self.compute_type = compute_type
         # Drafts are built from the float weights: a draft's int8 copy is its own.
         self.main = int8_bundle(weights) if compute_type == "int8" else weights

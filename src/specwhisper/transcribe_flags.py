@@ -113,6 +113,12 @@ def add_transcriber_flags(parser: argparse.ArgumentParser, tasks: tuple[str, ...
         choices=("float32", "int8"),
         help="the main model in float32 (default) or 8-bit integers (faster, its own output)",
     )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="where the models compute: auto (a GPU when PyTorch sees one), cpu, cuda or "
+        "cuda:N (default: $SPECWHISPER_DEVICE, else auto); int8 needs the CPU",
+    )
     add_option_flags(parser, tasks=tasks)
     parser.add_argument(
         "--max-duration",

@@ -84,6 +84,7 @@ def test_native_fields_cover_cli_flags_and_options():
         "no_progress",
         "max_duration",  # a server setting: SPECWHISPER_MAX_AUDIO_SECONDS
         "threads",  # a server setting, not a per-request one
+        "device",  # a server setting too: SPECWHISPER_DEVICE
     }
     assert cli <= form, cli - form
 

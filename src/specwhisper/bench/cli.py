@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -83,6 +84,13 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
         help="skip measuring each configuration's peak resident memory (a fresh process per "
         "configuration transcribing the longest clip once)",
     )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="where every system's models compute: auto (a GPU when PyTorch sees one), cpu, "
+        "cuda or cuda:N (default: $SPECWHISPER_DEVICE, else auto); configurations that need "
+        "the CPU (int8) are skipped on a GPU, with a note",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_benchmark)
 
@@ -91,6 +99,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
     import torch
 
     from ..evaluation.datasets import load_dataset
+    from ..models.devices import DEVICE_ENV, gpu_name, resolve_device
     from .modes import build_plan
     from .plots import plot_all
     from .report import (
@@ -108,6 +117,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     threads = torch.get_num_threads()
+    # Every system of the run loads its models through load_model(), which reads this.
+    os.environ[DEVICE_ENV] = resolve_device(args.device)
     started = time.strftime("%Y%m%d-%H%M%S")
     if args.mode == "batch":
         return _run_batch(args, threads, started)
@@ -132,6 +143,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     output.mkdir(parents=True, exist_ok=True)
     audio_s = sum(c.audio_s for c in runs[0].clips)
     title = f"{args.mode}: {plan.model}, {len(utterances)} clips, {threads} CPU threads"
+    if os.environ[DEVICE_ENV] != "cpu":
+        title = f"{args.mode}: {plan.model}, {len(utterances)} clips, {gpu_name()}"
     payload = {
         "mode": args.mode,
         "model": plan.model,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..decoding.drafters import DraftError
+from ..models.devices import resolve_device
 from ..models.loading import ModelUnavailableError, load_model
 from ..models.registry import UnknownModelError, available_offline, resolve
 from . import MODES
@@ -89,6 +90,17 @@ def build_plan(
     return plan
 
 
+_INT8_CPU_ONLY = "PyTorch's int8 kernels are the CPU's"
+
+
+def _on_gpu(plan: Plan, what: str, why: str = _INT8_CPU_ONLY) -> bool:
+    """On a GPU run, leave out ``what`` (a CPU-only configuration) with a note."""
+    if resolve_device() == "cpu":
+        return False
+    plan.notes.append(f"{what} skipped on the GPU: {why}")
+    return True
+
+
 def _add_baseline(plan: Plan, model: str, language: str | None) -> None:
     baseline = TransformersGenerate(model, language)
     baseline.role = "baseline"
@@ -150,6 +162,9 @@ def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
             label=f"transformers assisted {model} <- tiny.en",
         ),
     )
+    if _on_gpu(plan, f"transformers assisted {model} <- {model}-int8"):
+        plan.systems.append(Specwhisper(model, "auto", language))
+        return
     plan.systems.append(
         TransformersGenerate(
             model,
@@ -166,6 +181,8 @@ def _peers(plan: Plan, model: str, threads: int, language: str | None) -> None:
 def _add_int8(plan: Plan, model: str, language: str | None, options: dict | None) -> None:
     """The int8 main model, plain (its own reference for exactness) and with its int8
     self-draft; speedups against the same baseline as the float32 model."""
+    if _on_gpu(plan, f"{model} int8"):
+        return
     plain = Specwhisper(model, "none", language, options=options, compute_type="int8")
     plan.systems.append(plain)
     plan.baselines[plain.model] = plan.baselines[model]
@@ -205,6 +222,8 @@ def _add_faster_whisper(
     plan: Plan, model: str, language: str | None, threads: int, long_form: bool
 ) -> None:
     """faster-whisper float32 and int8 on the same CTranslate2 files, where they are here."""
+    if _on_gpu(plan, "faster-whisper", "its CTranslate2 wheels need CUDA 12's cuBLAS"):
+        return
     if not faster_whisper_available():
         plan.notes.append("faster-whisper skipped: not installed (pip install '.[peers]')")
     elif resolve(model).kind != "bundled":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..evaluation.datasets import Utterance
 from ..evaluation.metrics import error_counts, spelling_mapping
+from ..models.devices import DEVICE_ENV, gpu_name
 from .modes import Plan
 from .runner import SystemRun
 
@@ -180,6 +181,8 @@ def environment(threads: int) -> dict:
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": threads,
+        "device": os.environ.get(DEVICE_ENV, "cpu"),
+        "gpu": gpu_name(os.environ.get(DEVICE_ENV, "cpu")),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "normalizer": "transformers EnglishTextNormalizer",
         "spelling_mapping": {"source": spelling.where, "entries": spelling.entries},

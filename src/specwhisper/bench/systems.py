@@ -221,8 +221,11 @@ class TransformersLongform:
         }
         if self.language:
             kwargs.update(language=self.language, task="transcribe")
+        device = self.main.device
         output = self.main.model.generate(
-            inputs.input_features, attention_mask=inputs.attention_mask, **kwargs
+            inputs.input_features.to(device),
+            attention_mask=inputs.attention_mask.to(device),
+            **kwargs,
         )
         sequence = output[0] if not isinstance(output, dict) else output["sequences"][0]
         tokens = [t for t in sequence.tolist() if t < self.main.special.eot]

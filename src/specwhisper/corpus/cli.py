@@ -95,6 +95,7 @@ def _corpus(args: argparse.Namespace) -> int:
         threads=args.threads or max(1, (cores or 1) // args.workers),
         options=options,
         max_duration=args.max_duration,
+        device=args.device,
     )
     config = CorpusConfig(
         inputs=args.inputs,

@@ -23,6 +23,7 @@ class WorkerSettings:
     threads: int  # torch threads of this worker
     options: TranscribeOptions
     max_duration: float | None = None
+    device: str | None = None  # auto (None), cpu, cuda, cuda:N: see models/devices.py
 
 
 def failed_record(path: str, error: BaseException) -> dict:
@@ -49,6 +50,7 @@ class FileTranscriber:
             settings.draft,
             threads=settings.threads,
             compute_type=settings.compute_type,
+            device=settings.device,
         )
         self.options = self.transcriber.options(settings.options)
         self.limits = DecodeLimits(max_seconds=settings.max_duration)

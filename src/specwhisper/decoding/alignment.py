@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.devices import module_device, on_cpu
 from ..models.loading import WhisperBundle
 from .dtw import dtw, median_filter
 from .kv_decoder import CrossKV, cross_key_values, project_to_vocab, split_heads
@@ -115,7 +116,7 @@ def _attend(
     attention = decoder.layers[0].self_attn
     n_heads, head_dim, scaling = attention.num_heads, attention.head_dim, attention.scaling
     width = n_heads * head_dim
-    ids = torch.tensor(tokens, dtype=torch.long)
+    ids = torch.tensor(tokens, dtype=torch.long, device=module_device(decoder))
     positions = decoder.embed_positions.weight[: len(tokens)]
     embedded = decoder.embed_tokens(ids) * getattr(decoder, "embed_scale", 1.0)
     hidden = (embedded + positions).unsqueeze(0)  # (1, n, d)
@@ -148,4 +149,4 @@ def _attend(
         logits = project_to_vocab(output.weight, hidden)
     else:
         logits = output(hidden)  # e.g. the int8 main model's row-wise int8 layer
-    return logits, torch.stack([kept[pair] for pair in heads])
+    return on_cpu(logits), on_cpu(torch.stack([kept[pair] for pair in heads]))

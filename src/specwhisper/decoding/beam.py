@@ -74,8 +74,8 @@ def generate_window(
         kwargs["assistant_model"] = assistant.model
     output = GenerationMixin.generate(
         main.model,
-        input_features=features,
-        decoder_input_ids=torch.tensor([prompt]),
+        input_features=features.to(main.device),
+        decoder_input_ids=torch.tensor([prompt], device=main.device),
         **kwargs,
     )
     tokens = output[0, begin:].tolist()
@@ -112,7 +112,7 @@ def generate_tokens(
         kwargs["assistant_model"] = assistant.model
         if assistant.tokenizer.get_vocab() != main.tokenizer.get_vocab():
             kwargs.update(tokenizer=main.tokenizer, assistant_tokenizer=assistant.tokenizer)
-    output = main.model.generate(features, **kwargs)
+    output = main.model.generate(features.to(main.device), **kwargs)
     tokens = output[0].tolist()
     special = main.special
     # generate() returns new tokens only in transformers 5; strip a prompt if a version keeps it.

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from transformers import WhisperForConditionalGeneration
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
+from ..models.devices import finished, module_device, on_cpu
+
 
 @torch.inference_mode()
 def encode(model: WhisperForConditionalGeneration, features: torch.Tensor) -> torch.Tensor:
-    """(1, n_mels, 3000) log-mel -> (1, 1500, d_model) encoder states."""
-    return model.model.encoder(features).last_hidden_state
+    """(1, n_mels, 3000) log-mel -> (1, 1500, d_model) encoder states, on the model's device
+    (the features may be on the CPU)."""
+    features = features.to(module_device(model))
+    return finished(model.model.encoder(features).last_hidden_state)
 
 
 @torch.inference_mode()
@@ -27,6 +32,7 @@ def encode_window(
     run here one by one, exactly as its forward does.
     """
     encoder = model.model.encoder
+    features = features.to(module_device(model))
     stride = encoder.conv1.stride[0] * encoder.conv2.stride[0]
     frames = max(stride, min(frames - frames % stride, features.shape[-1]))
     hidden = nn.functional.gelu(encoder.conv1(features[..., :frames]))
@@ -35,7 +41,7 @@ def encode_window(
     for layer in encoder.layers:
         hidden = layer(hidden, None)
         hidden = hidden[0] if isinstance(hidden, tuple) else hidden
-    return encoder.layer_norm(hidden)
+    return finished(encoder.layer_norm(hidden))
 
 
 def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
@@ -44,7 +50,10 @@ def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor
     Why not ``F.linear``: on the CPU its path for a few rows against the ~51k x d output matrix
     is 3-6x slower than ``weight @ hidden.T`` (measured: 6.8 vs 2.4 ms for one row of base).
     One row is repeated to two because the single-column matmul falls back to the slow kernel.
+    A GPU has no such trap: there it is ``F.linear``.
     """
+    if hidden.is_cuda:
+        return F.linear(hidden, weight)
     if hidden.shape[0] == 1:
         return (weight @ hidden.repeat(2, 1).T).T[:1]
     return (weight @ hidden.T).T
@@ -111,7 +120,7 @@ class CachedDecoder:
         (indices into ``tokens``; default all). Projecting only the rows needed matters: the
         output layer costs as much as a decoder layer per row, and a prompt of earlier text
         can be 200 tokens long."""
-        ids = torch.tensor([tokens], dtype=torch.long)
+        ids = torch.tensor([tokens], dtype=torch.long, device=self.encoder_out.device)
         hidden = self.decoder(
             input_ids=ids,
             encoder_hidden_states=self.encoder_out,
@@ -123,8 +132,8 @@ class CachedDecoder:
             hidden = hidden[rows]
         weight = getattr(self.output_layer, "weight", None)
         if isinstance(weight, torch.Tensor) and isinstance(self.output_layer, nn.Linear):
-            return project_to_vocab(weight, hidden)
-        return self.output_layer(hidden)  # e.g. a dynamically quantized linear
+            return on_cpu(project_to_vocab(weight, hidden))
+        return self.output_layer(hidden)  # e.g. a dynamically quantized linear (CPU only)
 
     def crop(self, length: int) -> None:
         """Forget every cached token from position ``length`` on."""

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.devices import module_device, on_cpu
 from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 
 # Cache slots past the decoder's last position: a padded row may write a few keys/values there
@@ -40,14 +41,15 @@ def fuse_qkv(attention: nn.Module) -> nn.Module:
     q, k, v = attention.q_proj, attention.k_proj, attention.v_proj
     d_in, d_out = q.in_features, q.out_features
     weight = torch.cat([q.weight.data, k.weight.data, v.weight.data])
+    zeros = torch.zeros(d_out, device=weight.device)
     bias = torch.cat(
         [
-            q.bias.data if q.bias is not None else torch.zeros(d_out),
-            k.bias.data if k.bias is not None else torch.zeros(d_out),
-            v.bias.data if v.bias is not None else torch.zeros(d_out),
+            q.bias.data if q.bias is not None else zeros,
+            k.bias.data if k.bias is not None else zeros,
+            v.bias.data if v.bias is not None else zeros,
         ]
     )
-    fused = nn.Linear(d_in, 3 * d_out)
+    fused = nn.Linear(d_in, 3 * d_out, device=weight.device)
     fused.weight = nn.Parameter(weight, requires_grad=False)
     fused.bias = nn.Parameter(bias, requires_grad=False)
     for index, projection in enumerate((q, k, v)):
@@ -89,6 +91,7 @@ class LeanDecoder:
                 cross_kv = cross_key_values(model, encoder_out)
             cross_kvs = [cross_kv]
         self.decoder = model.model.decoder
+        self.device = module_device(self.decoder)
         fuse_decoder(self.decoder)
         # An int8 main model (models/int8.py) quantizes each row's activations: a rounding
         # difference of 1e-7 upstream can move an int8 value, so its attention must give a row
@@ -113,8 +116,8 @@ class LeanDecoder:
         # Per layer: self-attention keys and values of every position fed so far, per row.
         # Zeros, not empty: with several rows, attention reads (masked) slots past a shorter
         # row's end, and a masked weight times a NaN left in fresh memory is still NaN.
-        self.keys = [torch.zeros(shape) for _ in layers]
-        self.values = [torch.zeros(shape) for _ in layers]
+        self.keys = [torch.zeros(shape, device=self.device) for _ in layers]
+        self.values = [torch.zeros(shape, device=self.device) for _ in layers]
         self.lengths = [0] * len(cross_kvs)
 
     # --- one row ---------------------------------------------------------------------------
@@ -139,7 +142,7 @@ class LeanDecoder:
 
     def keep(self, rows: list[int]) -> None:
         """Keep only ``rows`` (in this order), e.g. when the others finished their window."""
-        index = torch.tensor(rows, dtype=torch.long)
+        index = torch.tensor(rows, dtype=torch.long, device=self.device)
         self.keys = [keys[index] for keys in self.keys]
         self.values = [values[index] for values in self.values]
         self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
@@ -155,6 +158,7 @@ class LeanDecoder:
         of the positions ``wanted[b]`` (indices into ``feeds[b]``)."""
         rows, longest = len(feeds), max(len(feed) for feed in feeds)
         starts = list(self.lengths)
+        device = self.device
         for start, feed in zip(starts, feeds, strict=True):
             if start + len(feed) > self.max_positions:
                 raise ValueError(
@@ -162,23 +166,26 @@ class LeanDecoder:
                 )
         if rows == 1:
             single = len(feeds[0]) == 1
-            ids = torch.tensor([feeds[0]], dtype=torch.long)
+            ids = torch.tensor([feeds[0]], dtype=torch.long, device=device)
             positions = self.decoder.embed_positions.weight[starts[0] : starts[0] + longest]
             positions = positions.unsqueeze(0)
             mask = None
             if not single:  # token i sees every cached position and the new ones up to itself
                 end = starts[0] + longest
-                mask = torch.ones(longest, end, dtype=torch.bool).tril(diagonal=starts[0])
+                mask = torch.ones(longest, end, dtype=torch.bool, device=device)
+                mask = mask.tril(diagonal=starts[0])
         else:
             padded = [feed + [feed[-1]] * (longest - len(feed)) for feed in feeds]
-            ids = torch.tensor(padded, dtype=torch.long)
-            index = torch.tensor(starts)[:, None] + torch.arange(longest)[None, :]
+            ids = torch.tensor(padded, dtype=torch.long, device=device)
+            first = torch.tensor(starts, device=device)
+            steps = torch.arange(longest, device=device)
+            index = first[:, None] + steps[None, :]
             index = index.clamp(max=self.max_positions - 1)  # padding only
             positions = self.decoder.embed_positions.weight[index]
             end = max(starts) + longest
             # Row b's token i sees the positions up to start_b + i (padding is never seen).
-            keys_at = torch.arange(end)[None, None, :]
-            limit = torch.tensor(starts)[:, None, None] + torch.arange(longest)[None, :, None]
+            keys_at = torch.arange(end, device=device)[None, None, :]
+            limit = first[:, None, None] + steps[None, :, None]
             mask = (keys_at <= limit).unsqueeze(1)  # (B, 1, n, end)
         embedded = self.decoder.embed_tokens(ids) * getattr(self.decoder, "embed_scale", 1.0)
         hidden = embedded + positions  # (B, n, d)
@@ -265,5 +272,5 @@ class LeanDecoder:
     def _project(self, hidden: torch.Tensor) -> torch.Tensor:
         weight = getattr(self.output_layer, "weight", None)
         if isinstance(weight, torch.Tensor) and isinstance(self.output_layer, nn.Linear):
-            return project_to_vocab(weight, hidden)
-        return self.output_layer(hidden)  # e.g. a dynamically quantized linear
+            return on_cpu(project_to_vocab(weight, hidden))
+        return self.output_layer(hidden)  # e.g. a dynamically quantized linear (CPU only)

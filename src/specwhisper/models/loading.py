@@ -19,6 +19,7 @@ from transformers import (
 
 from ..errors import ModelUnavailableError
 from .bundled import CONVERSION_VERSION, convert_bundled
+from .devices import module_device, resolve_device
 from .local import hub_offline, missing_files
 from .registry import ModelSource, resolve, unavailable_message
 
@@ -61,6 +62,11 @@ class WhisperBundle:
     def n_mels(self) -> int:
         return self.model.config.num_mel_bins
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model computes (``models/devices.py``)."""
+        return module_device(self.model)
+
 
 def cache_dir() -> Path:
     """Where converted models live: $SPECWHISPER_CACHE, else ~/.cache/specwhisper."""
@@ -71,17 +77,21 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-_loaded: dict[str, WhisperBundle] = {}
+_loaded: dict[tuple[str, str], WhisperBundle] = {}
 _lock = threading.Lock()
 
 
-def load_model(name: str) -> WhisperBundle:
-    """Load (once per process) the model called ``name``, in float32 eval mode on the CPU."""
+def load_model(name: str, device: str | None = None) -> WhisperBundle:
+    """Load (once per process and device) the model called ``name``, in float32 eval mode on
+    ``device`` (``auto``, the default, is a GPU when PyTorch sees one: ``models/devices.py``)."""
     source = resolve(name)
+    where = resolve_device(device)
     with _lock:
-        if source.location not in _loaded:
-            _loaded[source.location] = _load(source)
-        return _loaded[source.location]
+        if (source.location, where) not in _loaded:
+            bundle = _load(source)
+            bundle.model.to(where)
+            _loaded[source.location, where] = bundle
+        return _loaded[source.location, where]
 
 
 def converted_folder(name: str) -> Path:

@@ -62,7 +62,7 @@ class ServerState:
     def __init__(self, settings: ServerSettings) -> None:
         self.settings = settings
         self.catalog = Catalog(settings)
-        self.pool = TranscriberPool(settings.threads)
+        self.pool = TranscriberPool(settings.threads, settings.device)
         self.counters = WorkCounters()
         self.admission = Admission(
             settings.concurrency,

@@ -36,8 +36,9 @@ class TranscriberPool:
     extra instances of one key share weights; they exist only when ``concurrency`` > 1 and
     several requests for the same key run together."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, device: str | None = None) -> None:
         self.threads = threads
+        self.device = device
         self._lock = threading.Lock()
         self._idle: dict[ModelKey, list[Transcriber]] = {}
         self._languages: dict[ModelKey, dict[str, int]] = {}
@@ -93,12 +94,16 @@ class TranscriberPool:
             raise ApiError(error.status, error.message, error.code, error.param, error.type)
         try:
             try:
-                load_model(key.model)
+                load_model(key.model, self.device)
             except Exception as error:
                 raise api_error(error, "model") from error
             try:  # the main model is cached now: what fails here is the draft
                 return Transcriber(
-                    key.model, key.draft, threads=self.threads, compute_type=key.compute_type
+                    key.model,
+                    key.draft,
+                    threads=self.threads,
+                    compute_type=key.compute_type,
+                    device=self.device,
                 )
             except Exception as error:
                 raise api_error(error, "draft") from error

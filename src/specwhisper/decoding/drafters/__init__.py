@@ -25,8 +25,10 @@ __all__ = [
 DRAFT_CHOICES = ("auto", "none", "self-int8", "ngram", "ngram+<draft>", "<model name>")
 
 
-def int8_available() -> bool:
-    return torch.backends.quantized.engine not in (None, "", "none")
+def int8_available(main: WhisperBundle | None = None) -> bool:
+    """Whether int8 drafts can run: PyTorch's quantized engines are CPU-only."""
+    on_cpu = main is None or main.device.type == "cpu"
+    return on_cpu and torch.backends.quantized.engine not in (None, "", "none")
 
 
 def make_drafter(
@@ -34,8 +36,8 @@ def make_drafter(
 ) -> Drafter | None:
     """``none``, ``auto``, ``self-int8``, ``ngram`` (prompt lookup), ``ngram+DRAFT`` (lookup
     first, then DRAFT), or a model name (same tokenizer -> ``model`` drafter, another tokenizer
-    -> ``cross`` drafter). ``auto`` is the fastest lossless choice measured on
-    a CPU: the main model's own int8 decoder (bench/results has the figures)."""
+    -> ``cross`` drafter). ``auto`` is the fastest lossless choice measured: on a CPU the
+    main model's own int8 decoder, on a GPU no draft (bench/results has the figures)."""
     if spec is None or spec == "none":
         return None
     if spec == "ngram":
@@ -49,17 +51,23 @@ def make_drafter(
         # Measured (bench/results/peers-8clips, longform-longdev): for a float32 main its int8
         # decoder drafts at a fraction of a verification's cost; an int8 main's own steps are
         # as cheap as such a draft's, and drafting does not pay.
-        if compute_type != "float32" or not int8_available():
+        # On a GPU a decoder step costs its kernel launches, whatever the model's size or
+        # precision: a model draft's step costs about what a verification does, and drafting
+        # cannot pay (bench/results/gpu-*).
+        if compute_type != "float32" or not int8_available(main):
             return None
         return SelfInt8Drafter(main)
     if spec == "self-int8":
-        if not int8_available():
-            raise DraftError("self-int8 needs PyTorch's quantized CPU engine; use --draft none")
+        if not int8_available(main):
+            raise DraftError(
+                "self-int8 needs PyTorch's quantized CPU engine and a main model on the CPU; "
+                "use --draft none, ngram or a model name (or --device cpu)"
+            )
         return SelfInt8Drafter(main)
-    draft = load_model(spec)
+    draft = load_model(spec, str(main.device))
     if draft.source.location == main.source.location:
         # Drafting for itself: exact agreement expected, and no second encoder pass.
         return ModelDrafter(draft, int8=False, shares_main_encoder=True)
     if draft.tokenizer.get_vocab() == main.tokenizer.get_vocab():
-        return ModelDrafter(draft, int8=int8_available())
-    return CrossVocabDrafter(draft, main, int8=int8_available())
+        return ModelDrafter(draft, int8=int8_available(main))
+    return CrossVocabDrafter(draft, main, int8=int8_available(main))

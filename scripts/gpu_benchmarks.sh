@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The speculative, peers and longform benchmarks on a lent GPU machine (bench/results/gpu-*).
+#
+# That machine has PyTorch with CUDA but no network and none of our weights: first carry the
+# pieces that `python scripts/device_payload.py pack` writes (.w1/ ... .wN/), one per call,
+# copying each to $PIECES as pieceK; the last call runs this script. Results land in
+# $OUT/results (one folder per mode, as on the CPU), packed into $OUT/gpu-results.tar.gz after
+# each mode so that a run cut short still returns what it finished.
+set -u
+OUT=${OUT:-/tmp/gpu-out}
+PIECES=${PIECES:-/tmp/pieces}
+WORK=${WORK:-/tmp/specwhisper-gpu}
+RESULTS=$OUT/results
+mkdir -p "$RESULTS"
+
+python3 scripts/device_payload.py unpack "$PIECES" "$WORK" || exit 1
+export PYTHONPATH=$WORK/site:$PWD/src PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1
+export SPECWHISPER_CACHE=$WORK/cache
+python3 scripts/device_payload.py convert "$WORK/payload" || exit 1
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+python3 -c "import torch, transformers; print('torch', torch.__version__, 'transformers', \
+transformers.__version__, torch.cuda.get_device_name(), 'cpu threads', torch.get_num_threads())"
+
+run() {  # run MODE NAME ARGS...: one benchmark, its log, and everything so far packed
+    local mode=$1 name=$2
+    shift 2
+    python3 main.py benchmark --mode "$mode" --device cuda --no-memory --no-progress \
+        --output "$RESULTS/$name" "$@" 2>&1 | tee "$OUT/$name.log"
+    tar -czf "$OUT/gpu-results.tar.gz" -C "$RESULTS" .
+}
+
+# The same line-ups and clips as the CPU runs in bench/results (configurations that need the
+# CPU, int8 and faster-whisper, are skipped with a note).
+run speculative gpu-speculative-devset --model base --draft self-int8 tiny.en ngram base --repeats 1
+run longform gpu-longform-longdev --draft self-int8 tiny.en ngram ngram+self-int8 --repeats 1
+run peers gpu-peers-8clips --samples 8 --repeats 3
