@@ -9,7 +9,7 @@ while it stays warm. ``unpack`` (there) joins the pieces, restores every byte, a
 the models into $SPECWHISPER_CACHE exactly as ``make setup`` would, so ``load_model`` finds
 them. scripts/gpu_benchmarks.sh runs both ends' benchmarks.
 
-    python scripts/device_payload.py pack [--piece-mb 44]
+    python scripts/device_payload.py pack [--piece-mb 44] [--models tiny.en base]
     python scripts/device_payload.py unpack PIECES_DIR WORK_DIR
 """
 
@@ -29,13 +29,13 @@ MODELS = ("tiny.en", "base")
 META_FILES = ("config.json", "tokenizer.json")
 
 
-def pack(piece_bytes: int) -> None:
+def pack(piece_bytes: int, models: list[str]) -> None:
     from specwhisper.models.registry import bundled_parts
 
     staging = Path("/tmp/specwhisper-payload")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    for name in MODELS:
+    for name in models:
         located = bundled_parts(name)
         if located is None:
             sys.exit(f"bundled {name} is not installed: run make setup first")
@@ -77,7 +77,7 @@ def unpack(pieces: Path, work: Path) -> None:
         + [str(work / "site"), *map(str, sorted((payload / "whl").glob("*.whl")))],
         check=True,
     )
-    for name in MODELS:
+    for name in _models(payload):
         folder = payload / name
         even = np.frombuffer(zlib.decompress((folder / "even.z").read_bytes()), np.uint8)
         odd = np.frombuffer(zlib.decompress((folder / "odd.z").read_bytes()), np.uint8)
@@ -96,8 +96,12 @@ def convert(payload: Path) -> None:
         return payload / name, [payload / name / "model.bin"]
 
     bundled.bundled_parts = shipped  # convert_bundled looks the files up through this name
-    for name in MODELS:
+    for name in _models(payload):
         print(name, "->", converted_folder(name))
+
+
+def _models(payload: Path) -> list[str]:
+    return [name for name in MODELS if (payload / name).is_dir()]
 
 
 def main() -> None:
@@ -105,6 +109,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     packing = commands.add_parser("pack")
     packing.add_argument("--piece-mb", type=float, default=44.0)
+    packing.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     unpacking = commands.add_parser("unpack")
     unpacking.add_argument("pieces", type=Path)
     unpacking.add_argument("work", type=Path)
@@ -112,7 +117,7 @@ def main() -> None:
     converting.add_argument("payload", type=Path)
     args = parser.parse_args()
     if args.command == "pack":
-        pack(int(args.piece_mb * 1e6))
+        pack(int(args.piece_mb * 1e6), args.models)
     elif args.command == "unpack":
         unpack(args.pieces, args.work)
     else:

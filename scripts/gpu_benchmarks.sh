@@ -30,7 +30,17 @@ run() {  # run MODE NAME ARGS...: one benchmark, its log, and everything so far 
 }
 
 # The same line-ups and clips as the CPU runs in bench/results (configurations that need the
-# CPU, int8 and faster-whisper, are skipped with a note).
-run speculative gpu-speculative-devset --model base --draft self-int8 tiny.en ngram base --repeats 1
-run longform gpu-longform-longdev --draft self-int8 tiny.en ngram ngram+self-int8 --repeats 1
-run peers gpu-peers-8clips --samples 8 --repeats 3
+# CPU, int8 and faster-whisper, are skipped with a note). Arguments pick the modes; batch needs
+# only base (pack --models base) plus the silero-vad wheel in .whl/.
+modes=${*:-speculative longform peers}
+for mode in $modes; do
+    case $mode in
+    speculative) run speculative gpu-speculative-devset --model base \
+        --draft self-int8 tiny.en ngram base --repeats 1 ;;
+    longform) run longform gpu-longform-longdev \
+        --draft self-int8 tiny.en ngram ngram+self-int8 --repeats 1 ;;
+    peers) run peers gpu-peers-8clips --samples 8 --repeats 3 ;;
+    batch) run batch gpu-batch-devset --batch-sizes 1,2,4,8,16 ;;
+    *) echo "unknown mode $mode" >&2 ;;
+    esac
+done

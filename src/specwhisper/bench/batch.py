@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ..audio import load_audio
+from ..decoding.drafters import int8_available
 from ..evaluation.datasets import Utterance
 from ..evaluation.metrics import word_error_rate
 from ..features import log_mel
@@ -66,6 +67,12 @@ def rss_mb(field: str = "VmRSS") -> float:
     return status_mb(field) or float("nan")
 
 
+def _drafts(model: str) -> tuple[str, ...]:
+    """Plain, and the int8 self-draft where it runs (the CPU; on a GPU drafting does not pay,
+    bench/results/gpu-speculative-devset)."""
+    return ("none", "self-int8") if int8_available(load_model(model)) else ("none",)
+
+
 def _timed(run) -> tuple[float, list]:
     began = time.perf_counter()
     outputs = run()
@@ -79,7 +86,7 @@ def short_part(model: str, clips: list[Utterance], sizes, language: str | None) 
     texts = [u.text for u in clips]
     audio_s = sum(len(load_audio(p)) for p in paths) / 16000
     options = {**SHORT_FORM, "language": language}
-    transcribers = {draft: Transcriber(model, draft) for draft in ("none", "self-int8")}
+    transcribers = {draft: Transcriber(model, draft) for draft in _drafts(model)}
     for transcriber in transcribers.values():  # warm-up: allocations, int8 packing
         transcriber.transcribe_batch(paths[:2], batch_size=2, **options)
     bundle = load_model(model)
@@ -132,7 +139,7 @@ def _generate_padded(bundle, paths, size, language) -> tuple[list[list[int]], li
         for start in range(0, len(paths), size):
             features = torch.cat(
                 [log_mel(load_audio(p), bundle) for p in paths[start : start + size]]
-            )
+            ).to(bundle.device)
             kwargs: dict = {"do_sample": False}
             if bundle.multilingual:  # language None: each row's is detected, as ours are
                 kwargs["task"] = "transcribe"
@@ -153,7 +160,7 @@ def long_part(model: str, files: list[Utterance], sizes, threads: int, language)
     texts = [u.text for u in files]
     audio_s = sum(len(load_audio(p)) for p in paths) / 16000
     options = {**LONG_FORM_GREEDY, "language": language, "vad": True}
-    transcribers = {draft: Transcriber(model, draft) for draft in ("none", "self-int8")}
+    transcribers = {draft: Transcriber(model, draft) for draft in _drafts(model)}
     rows: list[BatchRow] = []
     reference: list[list[int]] | None = None
     for size in sizes:
@@ -179,7 +186,7 @@ def long_part(model: str, files: list[Utterance], sizes, threads: int, language)
                     [r.text for r in results],
                 )
             )
-        if faster_whisper_available():
+        if faster_whisper_available() and load_model(model).device.type == "cpu":
             for compute_type in ("float32", "int8"):
                 seconds, (tokens, decoded) = _timed(
                     lambda c=compute_type, s=size: _faster_whisper_batched(

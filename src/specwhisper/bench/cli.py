@@ -95,6 +95,14 @@ def add_benchmark_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_benchmark)
 
 
+def _peak_gpu_mb() -> float | None:
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+
+
 def run_benchmark(args: argparse.Namespace) -> int:
     import torch
 
@@ -196,13 +204,17 @@ def _run_batch(args: argparse.Namespace, threads: int, started: str) -> int:
         "invocation": invocation(args),
         "environment": environment(threads),
         "peak_rss_mb": round(rss_mb("VmHWM"), 1),
+        "peak_gpu_mb": _peak_gpu_mb(),
         "summary": [row.as_dict() for row in rows],
     }
     (output / "results.json").write_text(json.dumps(payload, indent=1) + "\n")
     tables = markdown(rows)
     command = payload["environment"]["command"]
     header = f"# Benchmark: batch\n\nCommand: `{command}`  \n"
-    header += f"CPU: {payload['environment']['cpu']}, {threads} threads\n\n"
+    header += f"CPU: {payload['environment']['cpu']}, {threads} threads"
+    if payload["environment"]["gpu"]:  # the models ran there; the CPU did audio and VAD
+        header += f"; GPU: {payload['environment']['gpu']}, peak {payload['peak_gpu_mb']} MB"
+    header += "\n\n"
     (output / "results.md").write_text(header + tables)
     print(tables)
     print(f"results: {output}/results.json, results.md")
