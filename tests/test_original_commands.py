@@ -49,10 +49,14 @@ def offline_machine(tmp_path, monkeypatch) -> Path:
     ("mode", "note", "systems"),
     [("speculative", MISSING_SPECULATIVE, 6), ("v3", MISSING_V3, 6), ("beam", None, 7)],
 )
-def test_benchmark_commands(mode, note, systems, tmp_path, capsys):
+def test_benchmark_commands(mode, note, systems, tmp_path, capsys, dev_set):
     output = tmp_path / "run"
-    argv = ["benchmark", "--mode", mode, "--samples", "1", "--repeats", "1", "--no-memory"]
-    assert main([*argv, "--output", str(output)]) == 0
+    # One clip, the shortest of the dev set (2.6 s): the line-up and the run are what is tested.
+    shortest = next(u for u in dev_set if u.id == "dev_031")
+    manifest = tmp_path / "one.jsonl"
+    manifest.write_text(json.dumps({"audio": str(shortest.audio_path), "text": shortest.text}))
+    argv = ["benchmark", "--mode", mode, "--dataset", str(manifest), "--repeats", "1"]
+    assert main([*argv, "--no-memory", "--output", str(output)]) == 0
     printed = capsys.readouterr().out
     results = json.loads((output / "results.json").read_text())
     assert results["clips"] == 1 and results["model"] == "base"
