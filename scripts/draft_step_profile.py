@@ -1,0 +1,98 @@
+"""Where one step of the ``self-int8`` draft decoder spends its time (base, one dev clip).
+
+Times a plain draft step, then PyTorch's profiler over the same steps (operator self time per
+step), then the int8 output layer alone at full size and restricted to the first N token ids
+(the "smaller output layer" idea: byte-level BPE ids are roughly ordered by frequency), so
+that the gain of each idea can be bounded before it is built.
+
+    python scripts/draft_step_profile.py [--threads 2] > bench/results/draft-step/results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from specwhisper.audio import load_audio
+from specwhisper.decoding.drafters.self_int8 import quantized_copy, quantized_decoder
+from specwhisper.decoding.kv_decoder import cross_key_values, encode
+from specwhisper.decoding.lean_decoder import LeanDecoder
+from specwhisper.decoding.prompt import build_prompt
+from specwhisper.evaluation.datasets import DEFAULT_DEV_SET, load_dataset
+from specwhisper.features import log_mel
+from specwhisper.hardware import native_bf16
+from specwhisper.models.loading import load_model
+
+STEPS = 100
+
+
+def per_call_ms(function, calls: int = 300) -> float:
+    for _ in range(5):
+        function()
+    began = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - began) / calls * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    torch.set_num_threads(args.threads)
+    base = load_model("base", "cpu")
+    draft = quantized_decoder(base)
+    clip = load_dataset(DEFAULT_DEV_SET, samples=1)[0]
+    with torch.inference_mode():
+        encoder_out = encode(base.model, log_mel(load_audio(clip.audio_path), base))
+        cross_kv = cross_key_values(base.model, encoder_out)
+    cross_dtype = torch.bfloat16 if native_bf16() else torch.float32
+    prompt = build_prompt(base, "en", "transcribe", [], True).tokens
+
+    def fresh() -> LeanDecoder:
+        decoder = LeanDecoder(draft, encoder_out, cross_kv=cross_kv, cross_dtype=cross_dtype)
+        decoder.forward(prompt)
+        return decoder
+
+    decoder = fresh()
+    ids = iter(range(400, 400 + 10 * STEPS))
+    step_ms = per_call_ms(lambda: decoder.forward([next(ids)]), STEPS)
+    decoder = fresh()
+    with profile(activities=[ProfilerActivity.CPU]) as profiled:
+        for token in range(STEPS):
+            decoder.forward([500 + token])
+    rows = sorted(profiled.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
+    print(f"# One self-int8 draft step of base ({args.threads} threads, cross-attention in "
+          f"{str(cross_dtype).removeprefix('torch.')})\n")
+    print(f"Step: {step_ms:.2f} ms, measured alone (positions {len(prompt)} to "
+          f"{len(prompt) + STEPS}).\n")
+    print("| operator | ms per step (self, profiled) | calls per step |")
+    print("|---|---|---|")
+    accounted = 0.0
+    for row in rows[:10]:
+        ms = row.self_cpu_time_total / 1000 / STEPS
+        accounted += ms
+        print(f"| {row.key} | {ms:.3f} | {row.count / STEPS:g} |")
+    total = sum(row.self_cpu_time_total for row in rows) / 1000 / STEPS
+    print(f"| all operators | {total:.3f} | |")
+    print(f"\nOutside the operators (Python, dispatch; step minus all operators, the profiler "
+          f"adds its own cost to the latter): {step_ms - total:.2f} ms\n")
+    x = torch.randn(1, base.model.config.d_model)
+    print("| int8 output layer over | ms per row |")
+    print("|---|---|")
+    print(f"| all {draft.proj_out.weight().shape[0]} ids | {per_call_ms(lambda: draft.proj_out(x)):.3f} |")
+    weight = base.model.proj_out.weight.detach()
+    for size in (8192, 16384, 24576):
+        layer = torch.nn.Linear(weight.shape[1], size, bias=False)
+        layer.weight = torch.nn.Parameter(weight[:size].clone(), requires_grad=False)
+        small = quantized_copy(torch.nn.Sequential(layer), lean=False)[0]
+        print(f"| the first {size} ids | {per_call_ms(lambda s=small: s(x)):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
