@@ -67,10 +67,14 @@ def main() -> None:
         for token in range(STEPS):
             decoder.forward([500 + token])
     rows = sorted(profiled.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
-    print(f"# One self-int8 draft step of base ({args.threads} threads, cross-attention in "
-          f"{str(cross_dtype).removeprefix('torch.')})\n")
-    print(f"Step: {step_ms:.2f} ms, measured alone (positions {len(prompt)} to "
-          f"{len(prompt) + STEPS}).\n")
+    print(
+        f"# One self-int8 draft step of base ({args.threads} threads, cross-attention in "
+        f"{str(cross_dtype).removeprefix('torch.')})\n"
+    )
+    print(
+        f"Step: {step_ms:.2f} ms, measured alone (positions {len(prompt)} to "
+        f"{len(prompt) + STEPS}).\n"
+    )
     print("| operator | ms per step (self, profiled) | calls per step |")
     print("|---|---|---|")
     accounted = 0.0
@@ -80,12 +84,15 @@ def main() -> None:
         print(f"| {row.key} | {ms:.3f} | {row.count / STEPS:g} |")
     total = sum(row.self_cpu_time_total for row in rows) / 1000 / STEPS
     print(f"| all operators | {total:.3f} | |")
-    print(f"\nOutside the operators (Python, dispatch; step minus all operators, the profiler "
-          f"adds its own cost to the latter): {step_ms - total:.2f} ms\n")
+    print(
+        f"\nOutside the operators (Python, dispatch; step minus all operators, the profiler "
+        f"adds its own cost to the latter): {step_ms - total:.2f} ms\n"
+    )
     x = torch.randn(1, base.model.config.d_model)
     print("| int8 output layer over | ms per row |")
     print("|---|---|")
-    print(f"| all {draft.proj_out.weight().shape[0]} ids | {per_call_ms(lambda: draft.proj_out(x)):.3f} |")
+    full = per_call_ms(lambda: draft.proj_out(x))
+    print(f"| all {draft.proj_out.weight().shape[0]} ids | {full:.3f} |")
     weight = base.model.proj_out.weight.detach()
     for size in (8192, 16384, 24576):
         layer = torch.nn.Linear(weight.shape[1], size, bias=False)
