@@ -18,7 +18,7 @@ import json
 import torch
 
 from specwhisper.audio import load_audio
-from specwhisper.bench.systems import LONG_FORM, THRESHOLDS
+from specwhisper.bench.systems import LONG_FORM, THRESHOLDS, long_form_features
 from specwhisper.evaluation.datasets import LONG_DEV_SET, load_dataset
 from specwhisper.features import N_FRAMES, WindowFeatures
 from specwhisper.transcribe import Transcriber
@@ -27,14 +27,7 @@ from specwhisper.transcribe import Transcriber
 def transformers_segments(transcriber: Transcriber, path) -> list[dict]:
     bundle = transcriber.main
     audio = load_audio(path)
-    inputs = bundle.feature_extractor(
-        audio,
-        sampling_rate=16000,
-        return_tensors="pt",
-        truncation=False,
-        padding="longest",
-        return_attention_mask=True,
-    )
+    inputs = long_form_features(bundle, audio)
     with torch.inference_mode():
         output = bundle.model.generate(
             inputs.input_features,

@@ -199,14 +199,7 @@ class TransformersLongform:
         audio = load_audio(audio_path)
         extractor = self.main.feature_extractor
         if len(audio) > extractor.n_samples:  # long form: the whole file, with its mask
-            inputs = extractor(
-                audio,
-                sampling_rate=16000,
-                return_tensors="pt",
-                truncation=False,
-                padding="longest",
-                return_attention_mask=True,
-            )
+            inputs = long_form_features(self.main, audio)
         else:  # what transformers' own pipeline does with a clip of one window
             inputs = extractor(
                 audio, sampling_rate=16000, return_tensors="pt", return_attention_mask=True
@@ -231,6 +224,19 @@ class TransformersLongform:
         tokens = [t for t in sequence.tolist() if t < self.main.special.eot]
         text = self.main.tokenizer.decode(tokens, skip_special_tokens=True).strip()
         return Outcome(tokens, text)
+
+
+def long_form_features(bundle: WhisperBundle, audio):
+    """transformers' features of a whole file (no 30 s cut) and their mask, as its long-form
+    ``generate()`` takes them."""
+    return bundle.feature_extractor(
+        audio,
+        sampling_rate=16000,
+        return_tensors="pt",
+        truncation=False,
+        padding="longest",
+        return_attention_mask=True,
+    )
 
 
 class EncoderFloor:
