@@ -117,6 +117,18 @@ def test_int8_compute_type_is_exact_against_itself(client, clips):
     assert "base:self-int8:int8" in client.get("/health").json()["loaded"]
 
 
+def test_int8_on_a_gpu_is_a_422_naming_compute_type(client, clips, monkeypatch):
+    """As on a machine whose models run on a GPU (there is none here: the device choice is
+    what is replaced), an int8 request is refused with the field to change."""
+    from specwhisper import transcribe
+
+    monkeypatch.setattr(transcribe, "resolve_device", lambda device: "cuda:0")
+    fields = {"model": "tiny.en", "draft": "none", "compute_type": "int8"}
+    response = post_file(client, clips[0].read_bytes(), **fields)
+    body = assert_error(response, 422, "invalid_value", "compute_type")
+    assert "device cpu" in body["message"]
+
+
 def test_batch_keeps_order_and_fails_bad_files_alone(client, clips):
     files = [
         ("files", ("a.wav", clips[1].read_bytes(), "audio/wav")),

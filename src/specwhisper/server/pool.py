@@ -106,7 +106,8 @@ class TranscriberPool:
                     device=self.device,
                 )
             except Exception as error:
-                raise api_error(error, "draft") from error
+                # An option the main model refuses (int8 on a GPU) names itself.
+                raise api_error(error, getattr(error, "field", None) or "draft") from error
         except ApiError as error:
             if error.status < 500:
                 with self._lock:
