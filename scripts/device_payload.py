@@ -10,6 +10,12 @@ the models into $SPECWHISPER_CACHE exactly as ``make setup`` would, so ``load_mo
 them. scripts/gpu_benchmarks.sh runs both ends' benchmarks.
 
     python scripts/device_payload.py pack [--piece-mb 44] [--models tiny.en base]
+
+.whl/ holds what the machine's image lacks, for its Python 3.12, fetched here with
+``pip download --no-deps --only-binary=:all: --python-version 3.12 --platform
+manylinux_2_28_x86_64 ... -d .whl`` (the versions of this venv): soundfile, cffi, pycparser,
+jiwer, rapidfuzz, whisper-normalization, more-itertools, transformers (ours, not the image's
+older one) and, for the batch mode's VAD, silero-vad.
     python scripts/device_payload.py unpack PIECES_DIR WORK_DIR
 """
 
