@@ -8,7 +8,7 @@ test: a new option is a new field here, then a flag and a field there.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Literal
 
 from ..errors import OptionsError
@@ -84,11 +84,14 @@ class TranscribeOptions:
         return self.max_new_tokens or MAX_WINDOW_TOKENS
 
     def validated(self, languages: dict[str, int]) -> TranscribeOptions:
-        """Return self, or raise OptionsError naming the field and the allowed values.
+        """Return self (``language`` ``auto`` made None: detect it, as whisper.cpp spells
+        it), or raise OptionsError naming the field and the allowed values.
 
         ``languages`` maps the model's language codes to token ids (empty for English-only
         models).
         """
+        if self.language == "auto":
+            return replace(self, language=None).validated(languages)
         if self.task not in TASKS:
             raise OptionsError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}", "task")
         _integer(self, "beam_size", 1, MAX_BEAM_SIZE)
@@ -139,13 +142,13 @@ class TranscribeOptions:
             if self.language is not None and self.language not in languages:
                 raise OptionsError(
                     f"unknown language {self.language!r}; use one of "
-                    f"{', '.join(sorted(languages))} or leave it empty to detect",
+                    f"{', '.join(sorted(languages))}, or auto (or nothing) to detect it",
                     "language",
                 )
         else:
             if self.language not in (None, "en"):
                 raise OptionsError(
-                    f"this model is English-only: language must be 'en' or empty, "
+                    f"this model is English-only: language must be 'en', auto or empty, "
                     f"not {self.language!r}",
                     "language",
                 )
