@@ -10,7 +10,7 @@ from specwhisper.models.loading import ctranslate2_model_dir
 
 ctranslate2 = pytest.importorskip("ctranslate2")
 
-CLIPS = 8  # enough to cover short, long and noisy clips while keeping the suite fast
+CLIPS = 4  # two short clean clips and the last two (noisy, longer): the suite's time is short
 
 
 @pytest.mark.parametrize("name", ["tiny.en", "base"])
@@ -23,7 +23,7 @@ def test_greedy_tokens_equal_ctranslate2(name, request, dev_set, dev_audio):
     prompt = [special.sot, special.no_timestamps]
     if bundle.multilingual:
         prompt = [special.sot, special.languages["en"], special.transcribe, special.no_timestamps]
-    clips = dev_set[:4] + dev_set[-4:]  # the last ones include the noisy, longer clips
+    clips = dev_set[:2] + dev_set[-2:]  # the last ones include the noisy, longer clips
     assert len(clips) == CLIPS
     for utterance in clips:
         features = log_mel(dev_audio[utterance.id], bundle)
