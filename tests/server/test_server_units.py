@@ -57,6 +57,14 @@ def test_serve_and_api_subcommands(monkeypatch, capsys):
     assert "concurrency" in capsys.readouterr().err
 
 
+def test_a_device_that_is_not_there_stops_the_server_at_startup(monkeypatch, capsys):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert ServerSettings(device="cpu").device == "cpu"
+    assert main(["serve", "--device", "cuda"]) == 2  # before a model loads or a port opens
+    assert "use device cpu" in capsys.readouterr().err
+
+
 def test_catalog_expands_presets_and_aliases():
     catalog = Catalog(ServerSettings(default_model="tiny.en", default_draft="none"))
     assert catalog.key_for(None) == ModelKey("tiny.en", "none")

@@ -14,6 +14,7 @@ _SETTING_FLAGS = {
     "concurrency": "concurrency",
     "max_queue": "max_queue",
     "threads": "threads",
+    "device": "device",
 }
 
 
@@ -39,6 +40,9 @@ def add_serve_parsers(commands: argparse._SubParsersAction) -> None:
             "--max-queue", type=int, help="requests that may wait beyond those running (32)"
         )
         parser.add_argument("--threads", type=int, help="CPU threads for torch")
+        parser.add_argument(
+            "--device", help="auto, cpu, cuda or cuda:N (env SPECWHISPER_DEVICE; auto)"
+        )
         parser.add_argument(
             "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
         )

@@ -75,6 +75,19 @@ class ServerSettings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        """Checked at startup, not at the first request: cuda without a GPU is a setup error."""
+        from ..errors import OptionsError
+        from ..models.devices import resolve_device
+
+        try:
+            resolve_device(value)
+        except OptionsError as error:
+            raise ValueError(str(error)) from None
+        return value
+
     @property
     def capacity(self) -> int:
         """Requests admitted at once: running plus waiting."""
