@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ..audio import load_audio
+from ..decoding.beam import language_kwargs
 from ..decoding.drafters import int8_available
 from ..evaluation.datasets import Utterance
 from ..evaluation.metrics import word_error_rate
@@ -140,12 +141,8 @@ def _generate_padded(bundle, paths, size, language) -> tuple[list[list[int]], li
             features = torch.cat(
                 [log_mel(load_audio(p), bundle) for p in paths[start : start + size]]
             ).to(bundle.device)
-            kwargs: dict = {"do_sample": False}
-            if bundle.multilingual:  # language None: each row's is detected, as ours are
-                kwargs["task"] = "transcribe"
-                if language is not None:
-                    kwargs["language"] = language
-            output = bundle.model.generate(features, **kwargs)
+            kwargs = language_kwargs(bundle, language, "transcribe")  # None: each row detects
+            output = bundle.model.generate(features, do_sample=False, **kwargs)
             for row in output.tolist():
                 row = [t for t in row if t < bundle.special.eot]
                 tokens.append(row)

@@ -171,6 +171,7 @@ def environment(threads: int) -> dict:
         except PackageNotFoundError:
             pass
     spelling = spelling_mapping()
+    device = os.environ.get(DEVICE_ENV, "cpu")  # set by run_benchmark for the whole run
     return {
         "command": " ".join([_program(), shlex.join(sys.argv[1:])]).strip(),
         "argv": sys.argv,
@@ -181,8 +182,8 @@ def environment(threads: int) -> dict:
         "cpu": _cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": threads,
-        "device": os.environ.get(DEVICE_ENV, "cpu"),
-        "gpu": gpu_name(os.environ.get(DEVICE_ENV, "cpu")),
+        "device": device,
+        "gpu": gpu_name(device),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "normalizer": "transformers EnglishTextNormalizer",
         "spelling_mapping": {"source": spelling.where, "entries": spelling.entries},

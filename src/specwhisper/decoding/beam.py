@@ -85,6 +85,14 @@ def generate_window(
     return tokens, finished
 
 
+def language_kwargs(main: WhisperBundle, language: str | None, task: str) -> dict:
+    """generate()'s language and task arguments: none for an English-only model; without a
+    language a multilingual one detects it, as specwhisper and faster-whisper do."""
+    if not main.multilingual:
+        return {}
+    return {"task": task} if language is None else {"task": task, "language": language}
+
+
 @torch.inference_mode()
 def generate_tokens(
     main: WhisperBundle,
@@ -101,11 +109,11 @@ def generate_tokens(
 
     With ``assistant``, transformers' own assisted generation drafts (greedy only).
     """
-    kwargs: dict = {"num_beams": beam_size, "do_sample": False}
-    if main.multilingual:
-        kwargs["task"] = task
-        if language is not None:
-            kwargs["language"] = language
+    kwargs: dict = {
+        "num_beams": beam_size,
+        "do_sample": False,
+        **language_kwargs(main, language, task),
+    }
     if max_new_tokens is not None:
         kwargs["max_new_tokens"] = max_new_tokens
     if assistant is not None:

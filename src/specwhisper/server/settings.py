@@ -52,7 +52,7 @@ class ServerSettings(BaseSettings):
     # torch CPU threads; None keeps torch's choice.
     threads: int | None = Field(default=None, ge=1)
     # Where the models compute: auto (a GPU when PyTorch sees one, else the CPU), cpu, cuda or
-    # cuda:N. int8 requests are refused on a GPU (400: int8 is the CPU's).
+    # cuda:N. int8 requests are refused on a GPU (422: int8 is the CPU's).
     device: str = "auto"
     # Run one second of silence through the default model at startup, so that the first
     # request does not pay one-time costs (allocations, kernel selection).
