@@ -2,9 +2,11 @@
 is alone, whatever the batch holds (short clips, a long file, another language, bad files)."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from specwhisper.errors import AudioDecodeError
 from specwhisper.evaluation.datasets import LONG_DEV_SET, load_dataset
@@ -62,6 +64,9 @@ def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
     )
     transcriber = Transcriber("base", "self-int8")
     result = transcriber.transcribe(utterance.audio_path, vad=True, batch_size=4, **GREEDY)
+    # Importing silero_vad sets the whole process to one thread; the VAD gives them back (the
+    # count conftest set, whichever test used the VAD first).
+    assert torch.get_num_threads() == int(os.environ.get("SPECWHISPER_THREADS", "2"))
     segments = result.segments
     assert len(segments) >= 5 and result.stats.windows >= 3
     starts = [s.start for s in segments]

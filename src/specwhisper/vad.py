@@ -47,16 +47,21 @@ class Chunk:
 
 @lru_cache(maxsize=1)
 def _silero():
-    from silero_vad import load_silero_vad
+    # Importing silero_vad calls torch.set_num_threads(1) for the whole process (its model.py
+    # does, at import): every encoder and decoder pass after the first VAD use then ran on one
+    # core, half the speed on two. The VAD needs no more than one; the rest keeps its own.
+    threads = torch.get_num_threads()
+    try:
+        from silero_vad import get_speech_timestamps, load_silero_vad
 
-    return load_silero_vad()
+        return load_silero_vad(), get_speech_timestamps
+    finally:
+        torch.set_num_threads(threads)
 
 
 def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
     """(start, end) samples of the speech in ``stream``, read block by block."""
-    from silero_vad import get_speech_timestamps
-
-    model = _silero()
+    model, get_speech_timestamps = _silero()
     block = VAD_BLOCK_SECONDS * SAMPLE_RATE
     buffer = SampleBuffer(stream.blocks())
     regions: list[tuple[int, int]] = []
