@@ -44,3 +44,18 @@ def test_the_unfinished_tail_is_carried_with_its_times_moved():
     assert cut.advance == 200
     assert cut.carried == [T, 3, 4]  # the next window starts at 2.0 s: <|2.00|> is <|0.00|>
     assert cut_window([T, 1, T + 50], T, 3000).carried == []  # a single ending: all done
+
+
+def test_a_whole_cut_keeps_the_unfinished_tail_as_the_last_segment():
+    """A VAD chunk ends where the speech ends: its tail is its last sentence, not a cut-off."""
+    tokens = [T, 1, T + 100, T + 100, 3, 4]
+    cut = cut_window(tokens, T, 1234, whole=True)
+    assert [(p.start, round(p.end, 2), p.tokens) for p in cut.pieces] == [
+        (0.0, 2.0, [T, 1, T + 100]),
+        (2.0, 12.34, [T + 100, 3, 4]),
+    ]
+    assert cut.advance == 1234 and cut.carried == [] and cut.single_timestamp_ending
+    # A tail without text adds nothing; a closed window is cut as usual.
+    assert len(cut_window([T, 1, T + 100, T + 100], T, 1234, whole=True).pieces) == 1
+    closed = [T, 1, T + 100, T + 100, 3, T + 250]
+    assert cut_window(closed, T, 3000, whole=True) == cut_window(closed, T, 3000)

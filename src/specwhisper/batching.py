@@ -46,9 +46,16 @@ class _Input:
 
 
 def transcribe_many(
-    transcriber, audios: list, options: TranscribeOptions, limits, batch_size, stops
+    transcriber,
+    audios: list,
+    options: TranscribeOptions,
+    limits,
+    batch_size,
+    stops,
+    whole: bool = False,
 ):
-    """See ``Transcriber.transcribe_batch``."""
+    """See ``Transcriber.transcribe_batch``. ``whole``: the audios are VAD chunks, each
+    decoded as one window."""
     from .transcribe import Transcription
 
     results: list = [None] * len(audios)
@@ -59,7 +66,9 @@ def transcribe_many(
             index = waiting.popleft()
             started = time.perf_counter()
             try:
-                stream, decoder, info, first = transcriber._start(audios[index], options, limits)
+                stream, decoder, info, first = transcriber._start(
+                    audios[index], options, limits, whole
+                )
             except (AudioDecodeError, AudioTooLongError) as error:
                 results[index] = error
                 continue

@@ -40,8 +40,12 @@ class LongFormStream:
         audio_scan: AudioScan,
         options: TranscribeOptions,
         aligner: WordAligner | None = None,
+        whole: bool = False,
     ) -> None:
         self.main = main
+        # A VAD chunk (at most one window, ending where speech ends): its window is cut whole
+        # (segments.cut_window), never decoded twice.
+        self.whole = whole
         self.aligner = aligner  # word timestamps, when asked for
         self.windows = windows
         self.options = options
@@ -86,7 +90,7 @@ class LongFormStream:
         if is_silence(result, options):
             self.seek += window_frames
             return []
-        cut = cut_window(result.tokens, timestamp_begin(self.main), window_frames)
+        cut = cut_window(result.tokens, timestamp_begin(self.main), window_frames, self.whole)
         offset = self.seek / FRAMES_PER_SECOND
         segments = []
         for piece in cut.pieces:

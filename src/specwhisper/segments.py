@@ -5,6 +5,11 @@ boundary between two. If the window ends on a single timestamp, everything was s
 next window starts after this one; otherwise the unfinished text after the last pair is
 dropped and the next window starts at that pair's time. A window without timestamp pairs is
 one segment (ending at its last timestamp if it has one).
+
+A VAD chunk is cut ``whole`` instead, as faster-whisper's batched pipeline does: it ends where
+the speech ends, so the text after the last pair is not cut off by the window but is the
+chunk's last sentence; it becomes the last segment (up to the chunk's end) and nothing is
+decoded again.
 """
 
 from __future__ import annotations
@@ -68,15 +73,20 @@ class Piece:
 class WindowCut:
     pieces: list[Piece]
     advance: int  # log-mel frames the next window starts after this one's start
+    # Nothing of the window is left to decode again: it ended on a single timestamp, or it
+    # was cut whole.
     single_timestamp_ending: bool
     # The tokens after the last timestamp pair, which the next window decodes again, with
     # their timestamps moved to the next window's time (empty when nothing is carried over).
     carried: list[int] = field(default_factory=list)
 
 
-def cut_window(tokens: list[int], timestamp_begin: int, window_frames: int) -> WindowCut:
+def cut_window(
+    tokens: list[int], timestamp_begin: int, window_frames: int, whole: bool = False
+) -> WindowCut:
     """Cut the sampled ``tokens`` (no end-of-text) of a window that holds ``window_frames``
-    frames of audio (3000 but for the last window)."""
+    frames of audio (3000 but for the last window). ``whole``: the window is all there is
+    (a VAD chunk): keep the unfinished tail as the last segment instead of carrying it."""
     stamps = [t >= timestamp_begin for t in tokens]
     single_ending = stamps[-2:] == [False, True]
     # Index after each pair of consecutive timestamps: where one segment ends, the next begins.
@@ -97,14 +107,18 @@ def cut_window(tokens: list[int], timestamp_begin: int, window_frames: int) -> W
             )
             last = boundary
         carried: list[int] = []
-        if single_ending:
+        tail = tokens[last:]
+        if whole and not single_ending and any(t < timestamp_begin for t in tail):
+            start = (tail[0] - timestamp_begin) * TIME_PRECISION
+            pieces.append(Piece(start, max(start, window_frames * 0.01), tail))
+        if single_ending or whole:
             advance = window_frames
         else:
             # The unfinished text after the last pair is decoded again from its start.
             shift = tokens[last - 1] - timestamp_begin
             advance = shift * INPUT_STRIDE
             carried = [t - shift if t >= timestamp_begin else t for t in tokens[last:]]
-        return WindowCut(pieces, advance, single_ending, carried)
+        return WindowCut(pieces, advance, single_ending or whole, carried)
     duration = window_frames * 0.01  # 10 ms per log-mel frame
     timestamps = [t for t in tokens if t >= timestamp_begin]
     if timestamps and timestamps[-1] != timestamp_begin:

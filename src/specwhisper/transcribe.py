@@ -287,10 +287,12 @@ class Transcriber:
         audio: AudioInput | AudioStream | PreparedAudio,
         options: TranscribeOptions,
         limits: DecodeLimits | None,
+        whole: bool = False,
     ) -> tuple[LongFormStream, WindowDecoder, TranscriptionInfo, torch.Tensor | None]:
         """Everything a transcription needs before its first window is decoded: the audio
         scanned, a window decoder (statistics, random source), the language (detected on the
-        first window, whose encoder output is kept for decoding it)."""
+        first window, whose encoder output is kept for decoding it). ``whole``: the audio is a
+        VAD chunk, decoded as one window (``LongFormStream``)."""
         prepared = self.prepare(audio, limits)
         audio_scan = prepared.scan
         windows = WindowFeatures(prepared.stream, self.filters, audio_scan)
@@ -320,7 +322,7 @@ class Transcriber:
         aligner = None
         if options.word_timestamps:
             aligner = WordAligner(self.main, info.language, options.task, stats)
-        stream = LongFormStream(self.main, windows, audio_scan, options, aligner)
+        stream = LongFormStream(self.main, windows, audio_scan, options, aligner, whole)
         return stream, decoder, info, first_encoded
 
     def _seek_loop(

@@ -10,6 +10,7 @@ from itertools import islice
 import torch
 
 from .audio import SAMPLE_RATE
+from .batching import transcribe_many
 from .decoding.kv_decoder import encode
 from .decoding.options import SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
@@ -75,7 +76,10 @@ def _segments(
             raise TranscriptionCancelled("transcription stopped: nobody waits for it")
         group = chunks[done : done + options.batch_size]
         arrays = list(islice(audio_chunks, len(group)))
-        results = transcriber.transcribe_batch(arrays, options)
+        # Each chunk is one window, cut whole: no seek inside a chunk (segments.cut_window).
+        results = transcribe_many(
+            transcriber, arrays, options, None, options.batch_size, [None] * len(arrays), True
+        )
         for chunk, result in zip(group, results, strict=True):
             if isinstance(result, SpecwhisperError):
                 raise result
