@@ -1,27 +1,27 @@
-"""Several inputs decoded together: the current window of each, in one batch per round.
+"""Several inputs decoded together, with continuous batching.
 
 Each input is a ``LongFormStream`` (the segment stage) with its own window decoder
-(statistics, random source). A round takes the next window of every active input, encodes
-them one by one (the encoder is compute-bound: batching it gains nothing on a CPU, and one
-window at a time keeps its numbers those of a lone transcription), decodes their greedy
-attempts together (``batch_search``), and hands each result to its window decoder, which
-keeps it, or falls back to higher temperatures, or decodes the window again alone when a
-token was kept by a hair (``verify.NEAR_TIE``): so each input's text is what ``transcribe``
-gives it alone. A finished input's place goes to the next waiting one.
+(statistics, random source). Up to ``batch_size`` inputs are in flight, each with one window
+in the batch at a time. A window is encoded alone (the encoder is compute-bound: batching it
+gains nothing on a CPU, and one window at a time keeps its numbers those of a lone
+transcription) and joins the batch (``BatchSearch``), whose rounds decode every row's greedy
+attempt together. When a row finishes, its result goes to its window decoder, which keeps it,
+or falls back to higher temperatures, or decodes the window again alone when a token was kept
+by a hair (``verify.NEAR_TIE``): so each input's text is what ``transcribe`` gives it alone.
+Then the input's next window, or the next waiting input, takes the row's place at once, so
+the batch never waits for its slowest row.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import torch
 
-from .decoding.batch_search import SessionsDraft, batch_search
-from .decoding.drafters.base import WindowContext
-from .decoding.lean_decoder import LeanDecoder
-from .decoding.options import TranscribeOptions, WindowResult
+from .decoding.batch_search import BatchSearch, SessionsDraft
+from .decoding.options import TranscribeOptions
 from .decoding.prompt import build_prompt
 from .decoding.window import WindowDecoder
 from .errors import (
@@ -43,6 +43,8 @@ class _Input:
     first_encoded: torch.Tensor | None
     started: float
     segments: list[Segment] = field(default_factory=list)
+    window: WindowInput | None = None  # the window in the batch, and its encoder output
+    encoded: torch.Tensor | None = None
 
 
 def transcribe_many(
@@ -56,107 +58,167 @@ def transcribe_many(
 ):
     """See ``Transcriber.transcribe_batch``. ``whole``: the audios are VAD chunks, each
     decoded as one window."""
-    from .transcribe import Transcription
+    scheduler = Scheduler(transcriber, audios, options, limits, batch_size, stops.__getitem__)
+    return [result for _, result in scheduler.results(whole)]
 
-    results: list = [None] * len(audios)
-    waiting = deque(range(len(audios)))
-    active: list[_Input] = []
-    while waiting or active:
-        while waiting and len(active) < batch_size:
-            index = waiting.popleft()
-            started = time.perf_counter()
-            try:
-                stream, decoder, info, first = transcriber._start(
-                    audios[index], options, limits, whole
-                )
-            except (AudioDecodeError, AudioTooLongError) as error:
-                results[index] = error
-                continue
-            active.append(_Input(index, stream, decoder, info, first, started))
-        still: list[_Input] = []
-        for item in list(active):
-            stop = stops[item.index]
+
+class Scheduler:
+    """Inputs (any iterable: read only as places in the batch come free) decoded with up to
+    ``batch_size`` in flight; ``stop_for(index)`` is that input's stop check (or None)."""
+
+    def __init__(
+        self,
+        transcriber,
+        audios: Iterable,
+        options: TranscribeOptions,
+        limits,
+        batch_size: int,
+        stop_for: Callable[[int], Callable[[], bool] | None],
+    ) -> None:
+        self.transcriber = transcriber
+        self.audios = audios
+        self.options = options
+        self.limits = limits
+        self.batch_size = batch_size
+        self.stop_for = stop_for
+        self.whole = False
+        self.done: dict[int, object] = {}  # finished inputs not yet handed out
+        self.running: dict[int, _Input] = {}
+        # Greedy first attempts are batched; sampling and beam search decode window by window.
+        self.batched = options.temperature[0] == 0 and options.beam_size == 1 and batch_size > 1
+        self.search: BatchSearch | None = None  # made with the first window that joins
+
+    def results(self, whole: bool = False) -> Iterator[tuple[int, object]]:
+        """(index, Transcription or error) of every input, in input order, each as soon as
+        it and the ones before it are done. ``whole``: the inputs are VAD chunks."""
+        self.whole = whole
+        inputs = enumerate(self.audios)
+        handed_out = 0
+        exhausted = False
+        while True:
+            while not exhausted and len(self.running) < self.batch_size:
+                entry = next(inputs, None)
+                if entry is None:
+                    exhausted = True
+                else:
+                    self._admit(*entry)
+            while handed_out in self.done:
+                yield handed_out, self.done.pop(handed_out)
+                handed_out += 1
+            if exhausted and not self.running:
+                return
+            if self.search is None or not len(self.search):
+                continue  # the inputs in flight finished (or failed) while they were admitted
+            with self.transcriber._lock, torch.inference_mode():
+                finished = self.search.step()
+            for index, first in finished:
+                item = self.running[index]
+                with self.transcriber._lock, torch.inference_mode():
+                    result = item.decoder.decode(
+                        item.window.audio,
+                        item.encoded,
+                        item.window.previous,
+                        item.info.language,
+                        item.window.carried,
+                        first=first,
+                    )
+                self._advance(item, result)
+
+    def _admit(self, index: int, audio) -> None:
+        started = time.perf_counter()
+        try:
+            stream, decoder, info, first = self.transcriber._start(
+                audio, self.options, self.limits, self.whole
+            )
+        except (AudioDecodeError, AudioTooLongError) as error:
+            self.done[index] = error
+            return
+        item = _Input(index, stream, decoder, info, first, started)
+        self.running[index] = item
+        self._next_window(item)
+
+    def _advance(self, item: _Input, result) -> None:
+        with self.transcriber._lock:
+            item.segments += item.stream.advance(result, item.encoded)
+        item.first_encoded = None
+        self._next_window(item)
+
+    def _next_window(self, item: _Input) -> None:
+        """The item's next window into the batch (or, unbatched, decoded now), or the item's
+        result when it has no more."""
+        from .transcribe import Transcription
+
+        while True:
+            stop = self.stop_for(item.index)
             if stop is not None and stop():
-                results[item.index] = TranscriptionCancelled(
-                    "transcription stopped: nobody waits for it", item.info.stats.windows
+                self._finish(
+                    item,
+                    TranscriptionCancelled(
+                        "transcription stopped: nobody waits for it", item.info.stats.windows
+                    ),
                 )
-            elif item.stream.done:  # nothing to decode (all silence skipped, or empty)
-                results[item.index] = Transcription.collect(
-                    item.info, iter(item.segments), item.started
+                return
+            if item.stream.done:  # all decoded (or all silence skipped, or empty)
+                self._finish(
+                    item, Transcription.collect(item.info, iter(item.segments), item.started)
                 )
-            else:
-                still.append(item)
-        active = still
-        if not active:
-            continue
-        windows = [item.stream.next_window() for item in active]
-        with transcriber._lock, torch.inference_mode():
-            decoded, encoded = decode_round(transcriber, active, windows, options)
-            for item, result, out in zip(active, decoded, encoded, strict=True):
-                item.segments += item.stream.advance(result, out)
-                item.first_encoded = None
-    return results
+                return
+            window = item.stream.next_window()
+            with self.transcriber._lock, torch.inference_mode():
+                encoded = item.first_encoded if window.seek == 0 else None
+                if encoded is None:
+                    encoded = item.decoder.encode(window.audio.features)
+                item.window, item.encoded = window, encoded
+                if self.batched:
+                    self._join(item)
+                    return
+                result = item.decoder.decode(
+                    window.audio, encoded, window.previous, item.info.language, window.carried
+                )
+            with self.transcriber._lock:
+                item.segments += item.stream.advance(result, encoded)
+            item.first_encoded = None
 
-
-def decode_round(
-    transcriber, items: list[_Input], windows: list[WindowInput], options: TranscribeOptions
-) -> tuple[list[WindowResult], list[torch.Tensor]]:
-    """Each item's window decoded (the greedy attempts together, the rest window by window),
-    and the windows' encoder outputs (word timestamps read them)."""
-    encoded = []
-    for item, window in zip(items, windows, strict=True):
-        first = item.first_encoded if window.seek == 0 else None
-        encoded.append(first if first is not None else item.decoder.encode(window.audio.features))
-    languages = [item.info.language for item in items]
-    batched = options.temperature[0] == 0 and options.beam_size == 1 and len(items) > 1
-    firsts = [None] * len(items)
-    if batched:
-        firsts = _greedy_together(transcriber, items, windows, encoded, languages, options)
-    results = [
-        item.decoder.decode(w.audio, out, w.previous, lang, w.carried, first=first)
-        for item, w, out, lang, first in zip(
-            items, windows, encoded, languages, firsts, strict=True
+    def _join(self, item: _Input) -> None:
+        """The item's window as a new row of the batch."""
+        decoder, window = item.decoder, item.window
+        main, options = self.transcriber.main, self.options
+        if self.search is None:
+            # Every input has the same options, hence the same filters and draft lengths.
+            draft = None
+            if self.transcriber.drafter is not None and options.use_speculative:
+                drafter = self.transcriber.drafter
+                draft = drafter.batch(options) or SessionsDraft(drafter)
+            self.search = BatchSearch(
+                main.model,
+                decoder.filters,
+                options.sample_len,
+                main.special.eot,
+                draft,
+                decoder.chooser,
+                main.special.no_speech,
+            )
+        search = self.search
+        prompt = build_prompt(
+            main, item.info.language, options.task, window.previous, not options.without_timestamps
         )
-    ]
-    return results, encoded
+        cross_kv = decoder.cross_kv(item.encoded)
+        context = None
+        if search.draft is not None:
+            context = decoder.window_context(
+                window.audio, item.encoded, cross_kv, prompt, window.previous, item.info.language
+            )
+            context.carried = list(window.carried)
+            if isinstance(search.draft, SessionsDraft):
+                session = self.transcriber.drafter.start(context)
+                decoder.stats.draft_encoder_s += session.encoder_s
+                search.draft.add_session(item.index, session)
+                context = None  # added
+        search.add(item.index, prompt, cross_kv, decoder.stats, context)
+
+    def _finish(self, item: _Input, result) -> None:
+        self.done[item.index] = result
+        del self.running[item.index]
 
 
-def _greedy_together(transcriber, items, windows, encoded, languages, options):
-    main = transcriber.main
-    decoders: list[WindowDecoder] = [item.decoder for item in items]
-    timestamps = not options.without_timestamps
-    prompts = [
-        build_prompt(main, lang, options.task, w.previous, timestamps)
-        for w, lang in zip(windows, languages, strict=True)
-    ]
-    cross_kvs = [d.cross_kv(out) for d, out in zip(decoders, encoded, strict=True)]
-    decoder = LeanDecoder(main.model, cross_kvs=cross_kvs)
-    draft = None
-    if transcriber.drafter is not None and options.use_speculative:
-        contexts: list[WindowContext] = []
-        for d, w, out, kv, prompt, lang in zip(
-            decoders, windows, encoded, cross_kvs, prompts, languages, strict=True
-        ):
-            context = d.window_context(w.audio, out, kv, prompt, w.previous, lang)
-            context.carried = list(w.carried)
-            contexts.append(context)
-        draft = transcriber.drafter.batch(contexts)
-        if draft is None:
-            sessions = [transcriber.drafter.start(context) for context in contexts]
-            for d, session in zip(decoders, sessions, strict=True):
-                d.stats.draft_encoder_s += session.encoder_s
-            draft = SessionsDraft(sessions)
-    return batch_search(
-        decoder,
-        decoders[0].filters,
-        prompts,
-        options.sample_len,
-        main.special.eot,
-        [d.stats for d in decoders],
-        draft,
-        decoders[0].chooser,
-        main.special.no_speech,
-    )
-
-
-__all__ = ["transcribe_many", "SpecwhisperError"]
+__all__ = ["transcribe_many", "Scheduler", "SpecwhisperError"]

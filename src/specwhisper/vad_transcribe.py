@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from itertools import islice
 
 import torch
 
 from .audio import SAMPLE_RATE
-from .batching import transcribe_many
+from .batching import Scheduler
 from .decoding.kv_decoder import encode
 from .decoding.options import SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
-from .errors import SpecwhisperError, TranscriptionCancelled
+from .errors import SpecwhisperError
 from .features import log_mel
 from .segments import Segment
 from .vad import Chunk, chunk_audio, chunks_of, shifted, speech_regions
@@ -69,24 +68,20 @@ def _segments(
     should_stop,
     progress,
 ) -> Iterator[Segment]:
+    # Every chunk is one window, cut whole (segments.cut_window); chunks are read as places
+    # in the batch come free and decoded with continuous batching, their segments handed out
+    # in order.
+    scheduler = Scheduler(
+        transcriber, audio_chunks, options, None, options.batch_size, lambda _: should_stop
+    )
     next_id = 0
-    done = 0
-    while done < len(chunks):
-        if should_stop is not None and should_stop():
-            raise TranscriptionCancelled("transcription stopped: nobody waits for it")
-        group = chunks[done : done + options.batch_size]
-        arrays = list(islice(audio_chunks, len(group)))
-        # Each chunk is one window, cut whole: no seek inside a chunk (segments.cut_window).
-        results = transcribe_many(
-            transcriber, arrays, options, None, options.batch_size, [None] * len(arrays), True
-        )
-        for chunk, result in zip(group, results, strict=True):
-            if isinstance(result, SpecwhisperError):
-                raise result
-            info.stats.add(result.stats)
-            for segment in result.segments:
-                yield shifted(segment, chunk.offset, next_id)
-                next_id += 1
-        done += len(group)
+    for index, result in scheduler.results(whole=True):
+        if isinstance(result, SpecwhisperError):
+            raise result
+        chunk = chunks[index]
+        info.stats.add(result.stats)
+        for segment in result.segments:
+            yield shifted(segment, chunk.offset, next_id)
+            next_id += 1
         if progress is not None:
-            progress(group[-1].end / SAMPLE_RATE, info.duration)
+            progress(chunk.end / SAMPLE_RATE, info.duration)

@@ -8,7 +8,7 @@ import torch
 from test_speculative_random import _inputs, _previous
 from window_helpers import decode_window, window_audio
 
-from specwhisper.decoding.batch_search import SessionsDraft, batch_search
+from specwhisper.decoding.batch_search import BatchSearch, SessionsDraft, batch_search
 from specwhisper.decoding.draft_length import DraftLengthChooser
 from specwhisper.decoding.drafters.cross_vocab import CrossVocabDrafter
 from specwhisper.decoding.drafters.self_int8 import SelfInt8Drafter
@@ -45,6 +45,84 @@ def test_rows_equal_single_rows(same_vocab_pair):
         assert (out[1] - singles[1].forward([23, 24])).abs().max() < 1e-4
 
 
+def test_rows_join_a_batch_in_flight(same_vocab_pair):
+    """A row added to a batch that is already decoding (its earlier text fed alone) gives
+    what it gives alone; so do the rows that were there before it."""
+    main, _ = same_vocab_pair
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:3]]
+        kvs = [cross_key_values(main.model, e) for e in encoded]
+        batch = LeanDecoder(main.model, cross_kvs=[])
+        singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
+        assert batch.add_row(kvs[0], []) is None
+        batch.add_row(kvs[1], [1, 2, 3])
+        singles[1].forward([1, 2, 3])
+        out = batch.forward_rows([[4, 5], [6]], [[0, 1], [0]])
+        assert (out[0] - singles[0].forward([4, 5])).abs().max() < 1e-4
+        assert (out[1] - singles[1].forward([6])).abs().max() < 1e-4
+        batch.keep([1])  # row 0 finished; a third joins with a prompt of its own
+        joined = batch.add_row(kvs[2], [7, 8, 9, 10])
+        assert (joined - singles[2].forward([7, 8, 9, 10])[-1]).abs().max() < 1e-4
+        out = batch.forward_rows([[11], [12, 13]], [[0], [0, 1]])
+        assert (out[0] - singles[1].forward([11])).abs().max() < 1e-4
+        assert (out[1] - singles[2].forward([12, 13])).abs().max() < 1e-4
+        batch.keep([])  # everybody left; the batch fills again
+        batch.add_row(kvs[0], [14])
+        assert batch.lengths == [1]
+
+
+def test_a_window_added_while_others_decode_equals_it_alone(same_vocab_pair):
+    """Continuous batching: rows join a BatchSearch between rounds, with and without a
+    batched draft, and each still gets its lone greedy tokens."""
+    main, _ = same_vocab_pair
+    audios = _inputs()
+    previous = [_previous(main, i) for i in range(len(audios))]
+    alone = [
+        decode_window(main, a, previous=p, max_new_tokens=NEW_TOKENS)[0]
+        for a, p in zip(audios, previous, strict=True)
+    ]
+    for drafter in (None, SelfInt8Drafter(main)):
+        options = TranscribeOptions(temperature=(0.0,), max_new_tokens=NEW_TOKENS)
+        search = None
+        results = {}
+        for index, (audio, prev) in enumerate(zip(audios, previous, strict=True)):
+            window = window_audio(main, audio)
+            decoder = WindowDecoder(
+                main,
+                drafter,
+                DraftLengthChooser(8, fixed=3),
+                options,
+                SpecStats(),
+                torch.Generator(),
+            )
+            if search is None:
+                draft = drafter.batch(options) if drafter is not None else None
+                search = BatchSearch(
+                    main.model,
+                    decoder.filters,
+                    options.sample_len,
+                    main.special.eot,
+                    draft,
+                    decoder.chooser,
+                    main.special.no_speech,
+                )
+            encoded = decoder.encode(window.features)
+            prompt = build_prompt(main, "en", "transcribe", prev, True)
+            kv = decoder.cross_kv(encoded)
+            context = None
+            if drafter is not None:
+                context = decoder.window_context(window, encoded, kv, prompt, prev, "en")
+            search.add(index, prompt, kv, decoder.stats, context)
+            results.update(search.step())  # the earlier rows are a round ahead of this one
+        while len(search):
+            results.update(search.step())
+        for index, want in enumerate(alone):
+            got = results[index]
+            assert got.tokens == want.tokens or got.margin < 1e-3, (drafter, index)
+            assert got.no_speech_prob == pytest.approx(want.no_speech_prob, abs=1e-4)
+
+
 def _batch_decode(main, audios, drafter, previous, k, **options):
     """Every audio's window decoded together: the greedy tokens of each row."""
     options = TranscribeOptions(temperature=(0.0,), max_new_tokens=NEW_TOKENS, **options)
@@ -65,17 +143,19 @@ def _batch_decode(main, audios, drafter, previous, k, **options):
             contexts.append(decoder.window_context(window, encoded, kv, prompt, prev, "en"))
     draft = None
     if drafter is not None:
-        draft = drafter.batch(contexts) or SessionsDraft([drafter.start(c) for c in contexts])
+        draft = drafter.batch(options) or SessionsDraft(drafter)
     found = batch_search(
-        LeanDecoder(main.model, cross_kvs=kvs),
+        main.model,
         decoders[0].filters,
         prompts,
+        kvs,
         options.sample_len,
         main.special.eot,
         [d.stats for d in decoders],
         draft,
         DraftLengthChooser(8, fixed=k),
         main.special.no_speech,
+        contexts or None,
     )
     return found, [d.stats for d in decoders]
 

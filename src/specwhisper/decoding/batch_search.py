@@ -1,10 +1,13 @@
-"""Greedy decoding of several windows in lockstep, plain or speculative.
+"""Greedy decoding of several windows in lockstep, plain or speculative, with rows that join
+and leave as they go (continuous batching).
 
-Each round, every row (one window of one file) gets up to k draft tokens, and the main model
-scores all rows' drafts in one forward pass (``LeanDecoder.forward_rows``); each row keeps
-what its own greedy search would keep, crops its own cache and advances by its own amount. A
-row that reaches end-of-text leaves the batch. On a CPU the decoder is memory-bound: a pass
-over several rows costs little more than over one.
+Each round (``BatchSearch.step``), every row (one window of one file) gets up to k draft
+tokens, and the main model scores all rows' drafts in one forward pass
+(``LeanDecoder.forward_rows``); each row keeps what its own greedy search would keep, crops its
+own cache and advances by its own amount. A row that reaches end-of-text leaves the batch, and
+the caller may add the next window at once: on a CPU the decoder is memory-bound, so a pass
+over several rows costs little more than over one, and a batch that waited for its slowest row
+would spend its last rounds on one or two rows.
 
 Rows are decided exactly as ``search.search`` decides one window (``verify.decide``); their
 float32 numbers differ from one-row decoding only by rounding, and a row that keeps a token by
@@ -14,13 +17,16 @@ less than ``verify.NEAR_TIE`` is flagged, so that the caller decodes it again al
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import torch
+from torch import nn
 
 from .draft_length import DraftLengthChooser
-from .drafters.base import DraftSession
+from .drafters.base import Drafter, DraftSession, WindowContext
+from .kv_decoder import CrossKV
 from .lean_decoder import LeanDecoder
 from .logit_filters import LogitFilters
 from .options import SpecStats
@@ -30,14 +36,20 @@ from .verify import NO_PROPOSAL, Proposal, decide
 
 
 class BatchDraft(Protocol):
-    """Draft tokens for several rows at once."""
+    """Draft tokens for several rows at once; rows are named by the keys they were added
+    with."""
 
-    def propose(self, rows: list[int], sampled: list[list[int]], ks: list[int]) -> list[Proposal]:
-        """Per row of ``rows`` (indices into the batch as it started), up to ``ks[i]`` tokens
-        after ``sampled[i]``."""
+    def add(self, key: Hashable, context: WindowContext) -> None:
+        """A new row, for the window of ``context``."""
         ...
 
-    def finish(self, rows: list[int]) -> None:
+    def propose(
+        self, rows: list[Hashable], sampled: list[list[int]], ks: list[int]
+    ) -> list[Proposal]:
+        """Per row of ``rows``, up to ``ks[i]`` tokens after ``sampled[i]``."""
+        ...
+
+    def finish(self, rows: list[Hashable]) -> None:
         """``rows`` finished their window and will not be asked again."""
         ...
 
@@ -45,17 +57,28 @@ class BatchDraft(Protocol):
 class SessionsDraft:
     """Any drafter, batched by asking each row's own session in turn."""
 
-    def __init__(self, sessions: list[DraftSession]) -> None:
-        self.sessions = sessions
+    def __init__(self, drafter: Drafter | None = None) -> None:
+        self.drafter = drafter
+        self.sessions: dict[Hashable, DraftSession] = {}
 
-    def propose(self, rows: list[int], sampled: list[list[int]], ks: list[int]) -> list[Proposal]:
+    def add(self, key: Hashable, context: WindowContext) -> None:
+        assert self.drafter is not None, "a SessionsDraft without a drafter takes sessions"
+        self.add_session(key, self.drafter.start(context))
+
+    def add_session(self, key: Hashable, session: DraftSession) -> None:
+        self.sessions[key] = session
+
+    def propose(
+        self, rows: list[Hashable], sampled: list[list[int]], ks: list[int]
+    ) -> list[Proposal]:
         return [
             self.sessions[row].propose(tokens, k, None) if k > 0 else NO_PROPOSAL
             for row, tokens, k in zip(rows, sampled, ks, strict=True)
         ]
 
-    def finish(self, rows: list[int]) -> None:
-        pass
+    def finish(self, rows: list[Hashable]) -> None:
+        for row in rows:
+            self.sessions.pop(row, None)
 
 
 @dataclass
@@ -67,62 +90,103 @@ class _Row:
     sum_logprob: float = 0.0
     no_speech_prob: float | None = None
     margin: float = float("inf")
-    finished: bool = False
+    rounds: int = 0  # verifications so far (the first also fills the prompt's cache)
     drafts: list[int] = field(default_factory=list)  # k drafted per round, for stats
 
+    def result(self) -> SearchResult:
+        tokens = self.sequence[len(self.prompt.tokens) :]
+        self.stats.tokens_generated += len(tokens)
+        return SearchResult(tokens, self.sum_logprob, self.no_speech_prob, self.margin)
 
-@torch.inference_mode()
-def batch_search(
-    decoder: LeanDecoder,
-    filters: LogitFilters,
-    prompts: list[Prompt],
-    sample_len: int,
-    eot: int,
-    stats: list[SpecStats],
-    draft: BatchDraft | None = None,
-    chooser: DraftLengthChooser | None = None,
-    no_speech_token: int | None = None,
-) -> list[SearchResult]:
-    """Greedy tokens of every row (one per prompt, in the decoder's row order) after its
-    prompt; each row's SearchResult as ``search.search`` would give it (``margin`` included).
-    The decoder's rows must be empty; it keeps only unfinished rows as rows finish."""
-    chooser = chooser or DraftLengthChooser(16)
-    rows = [
-        _Row(p, min(len(p.tokens) + sample_len, decoder.max_positions + 1), list(p.tokens), s)
-        for p, s in zip(prompts, stats, strict=True)
-    ]
-    active = list(range(len(rows)))  # batch rows, in the decoder's current order
-    first_round = True
-    while active:
-        k = chooser.next_length() if draft is not None else 0
-        ks = [max(0, min(k, rows[r].limit - len(rows[r].sequence) - 1)) for r in active]
+
+class BatchSearch:
+    """Rows join with ``add`` and are decoded a round at a time by ``step``, which returns
+    the rows that finished. Every row uses the same filters, model and draft length."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        filters: LogitFilters,
+        sample_len: int,
+        eot: int,
+        draft: BatchDraft | None = None,
+        chooser: DraftLengthChooser | None = None,
+        no_speech_token: int | None = None,
+    ) -> None:
+        self.decoder = LeanDecoder(model, cross_kvs=[])
+        self.filters = filters
+        self.sample_len = sample_len
+        self.eot = eot
+        self.draft = draft
+        self.chooser = chooser or DraftLengthChooser(16)
+        self.no_speech_token = no_speech_token
+        self.rows: dict[Hashable, _Row] = {}
+        self.order: list[Hashable] = []  # the decoder's rows
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    @torch.inference_mode()
+    def add(
+        self,
+        key: Hashable,
+        prompt: Prompt,
+        cross_kv: CrossKV,
+        stats: SpecStats,
+        context: WindowContext | None = None,
+    ) -> None:
+        """A window to decode after ``prompt``; ``context`` for the draft (None: no draft)."""
+        assert key not in self.rows, f"row {key!r} is already in the batch"
+        # Earlier text before <|startoftranscript|> is fed now, alone; the start sequence is
+        # fed by the first round, whose first row gives P(no speech).
+        self.decoder.add_row(cross_kv, prompt.tokens[: prompt.sot_index])
+        limit = min(len(prompt.tokens) + self.sample_len, self.decoder.max_positions + 1)
+        self.rows[key] = _Row(prompt, limit, list(prompt.tokens), stats)
+        self.order.append(key)
+        if self.draft is not None and context is not None:
+            self.draft.add(key, context)
+
+    @torch.inference_mode()
+    def step(self) -> list[tuple[Hashable, SearchResult]]:
+        """One round for every row; the rows that finished, with their results."""
+        if not self.order:
+            return []
+        decoder, draft = self.decoder, self.draft
+        active = list(self.order)
+        rows = [self.rows[key] for key in active]
+        k = self.chooser.next_length() if draft is not None else 0
+        ks = [max(0, min(k, row.limit - len(row.sequence) - 1)) for row in rows]
         began = time.perf_counter()
         proposals = [NO_PROPOSAL] * len(active)
         if draft is not None and any(ks):
-            sampled = [rows[r].sequence[len(rows[r].prompt.tokens) :] for r in active]
+            sampled = [row.sequence[len(row.prompt.tokens) :] for row in rows]
             proposals = draft.propose(active, sampled, ks)
         drafted = time.perf_counter()
         feeds, wanted, extras = [], [], []
-        for position, r in enumerate(active):
-            row = rows[r]
+        for position, row in enumerate(rows):
             pending = row.sequence[decoder.lengths[position] :]
-            extra = [row.prompt.sot_index] if first_round and no_speech_token is not None else []
+            extra = []
+            if row.rounds == 0 and self.no_speech_token is not None:
+                extra = [row.prompt.sot_index - decoder.lengths[position]]
             tokens = proposals[position].tokens
             feeds.append(pending + tokens)
             wanted.append(extra + list(range(len(pending) - 1, len(pending) + len(tokens))))
             extras.append(len(extra))
         logits = decoder.forward_rows(feeds, wanted)
-        still = []
-        accepted_total = 0
-        for position, r in enumerate(active):
-            row = rows[r]
+        still, finished = [], []
+        accepted_total, measured = 0, 0
+        for position, (key, row) in enumerate(zip(active, rows, strict=True)):
             extra = extras[position]
             if extra:
                 probs = logits[position][0].float().softmax(-1)
-                row.no_speech_prob = float(probs[no_speech_token])
+                row.no_speech_prob = float(probs[self.no_speech_token])
             start = len(row.prompt.tokens)
             verdict = decide(
-                logits[position][extra:], filters, row.sequence[start:], proposals[position], eot
+                logits[position][extra:],
+                self.filters,
+                row.sequence[start:],
+                proposals[position],
+                self.eot,
             )
             decoder.crop_row(position, len(row.sequence) + len(verdict.new_tokens) - 1)
             room = row.limit - len(row.sequence)
@@ -136,30 +200,53 @@ def batch_search(
                 row.stats.tokens_accepted += verdict.accepted
                 row.stats.draft_lengths.append(count)
                 row.stats.accepted_per_verify.append(verdict.accepted)
-                accepted_total += verdict.accepted
-            row.finished = verdict.finished or len(row.sequence) >= row.limit
-            if not row.finished:
+                if row.rounds > 0:  # a first round also fills the prompt: not typical
+                    accepted_total += verdict.accepted
+                    measured += 1
+            row.rounds += 1
+            if verdict.finished or len(row.sequence) >= row.limit:
+                finished.append(key)
+            else:
                 still.append(position)
         verified = time.perf_counter()
-        share = 1.0 / len(active)  # each row pays its share of the batch's time
-        for r in active:
-            rows[r].stats.drafting_s += (drafted - began) * share
-            rows[r].stats.verifying_s += (verified - drafted) * share
-        if draft is not None and not first_round and k > 0:
+        share = 1.0 / len(active)  # each row pays its share of the round's time
+        for row in rows:
+            row.stats.drafting_s += (drafted - began) * share
+            row.stats.verifying_s += (verified - drafted) * share
+        if draft is not None and measured and k > 0:
             # One round of the batch as one measurement: what a draft of k costs and yields.
-            chooser.record(
-                k, round(accepted_total / len(active)), drafted - began, verified - drafted
+            self.chooser.record(
+                k, round(accepted_total / measured), drafted - began, verified - drafted
             )
-        first_round = False
-        done = [active[p] for p in range(len(active)) if p not in still]
-        if done and draft is not None:
-            draft.finish(done)
-        if len(still) < len(active):
+        if finished:
+            if draft is not None:
+                draft.finish(finished)
             decoder.keep(still)
-            active = [active[p] for p in still]
-    results = []
-    for row in rows:
-        tokens = row.sequence[len(row.prompt.tokens) :]
-        row.stats.tokens_generated += len(tokens)
-        results.append(SearchResult(tokens, row.sum_logprob, row.no_speech_prob, row.margin))
-    return results
+            self.order = [active[p] for p in still]
+        return [(key, self.rows.pop(key).result()) for key in finished]
+
+
+def batch_search(
+    decoder_model: nn.Module,
+    filters: LogitFilters,
+    prompts: list[Prompt],
+    cross_kvs: list[CrossKV],
+    sample_len: int,
+    eot: int,
+    stats: list[SpecStats],
+    draft: BatchDraft | None = None,
+    chooser: DraftLengthChooser | None = None,
+    no_speech_token: int | None = None,
+    contexts: list[WindowContext] | None = None,
+) -> list[SearchResult]:
+    """Greedy tokens of every window (one per prompt) decoded together, each row's
+    SearchResult as ``search.search`` would give it (``margin`` included)."""
+    search = BatchSearch(decoder_model, filters, sample_len, eot, draft, chooser, no_speech_token)
+    for index, (prompt, cross_kv, row_stats) in enumerate(
+        zip(prompts, cross_kvs, stats, strict=True)
+    ):
+        search.add(index, prompt, cross_kv, row_stats, contexts[index] if contexts else None)
+    results: dict[Hashable, SearchResult] = {}
+    while len(search):
+        results.update(search.step())
+    return [results[index] for index in range(len(prompts))]

@@ -11,7 +11,8 @@ drafts run on it; its logits equal transformers' to within 1e-5 (tested).
 
 Several rows: each row is its own window with its own cache length and cross-attention
 keys/values; a call feeds each row its own tokens (padded to the longest, the padding masked
-out) and one output projection serves every row. Rows leave with ``keep``.
+out) and one output projection serves every row. Rows leave with ``keep`` and join with
+``add_row`` (continuous batching: a finished window's place goes to the next one at once).
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class LeanDecoder:
                     raise ValueError("LeanDecoder needs encoder_out, cross_kv or cross_kvs")
                 cross_kv = cross_key_values(model, encoder_out)
             cross_kvs = [cross_kv]
+        self.model = model
         self.decoder = model.model.decoder
         self.device = module_device(self.decoder)
         fuse_decoder(self.decoder)
@@ -106,19 +108,22 @@ class LeanDecoder:
             joined = tensors[0] if len(tensors) == 1 else torch.cat(tensors)  # no copy for one
             return joined.to(cross_dtype)
 
-        self.cross_kv = [(stacked(i, 0), stacked(i, 1)) for i in layers]
         attention = self.decoder.layers[0].self_attn
         self.heads, self.head_dim = attention.num_heads, attention.head_dim
         self.scaling = attention.scaling
         self.width = self.heads * self.head_dim
         self.max_positions = self.decoder.embed_positions.weight.shape[0]
+        self.lengths = [0] * len(cross_kvs)
+        if not cross_kvs:  # no rows yet: ``add_row`` brings them
+            self.cross_kv, self.keys, self.values = [], [], []
+            return
+        self.cross_kv = [(stacked(i, 0), stacked(i, 1)) for i in layers]
         shape = (len(cross_kvs), self.heads, self.max_positions + _SPARE_SLOTS, self.head_dim)
         # Per layer: self-attention keys and values of every position fed so far, per row.
         # Zeros, not empty: with several rows, attention reads (masked) slots past a shorter
         # row's end, and a masked weight times a NaN left in fresh memory is still NaN.
         self.keys = [torch.zeros(shape, device=self.device) for _ in layers]
         self.values = [torch.zeros(shape, device=self.device) for _ in layers]
-        self.lengths = [0] * len(cross_kvs)
 
     # --- one row ---------------------------------------------------------------------------
 
@@ -140,8 +145,34 @@ class LeanDecoder:
     def crop_row(self, row: int, length: int) -> None:
         self.lengths[row] = min(self.lengths[row], length)
 
+    def add_row(self, cross_kv: CrossKV, prefix: list[int]) -> torch.Tensor | None:
+        """A new last row: a window with these cross-attention keys/values, its cache holding
+        ``prefix`` (may be empty). The prefix is fed through a decoder of its own, so that a
+        long prompt never pads the other rows' steps. Returns the logits after the prefix's
+        last token (None for an empty prefix)."""
+        row = LeanDecoder(self.model, cross_kv=cross_kv, cross_dtype=self.cross_dtype)
+        logits = row.forward(prefix, [len(prefix) - 1])[0] if prefix else None
+        if not self.lengths:
+            self.cross_kv, self.keys, self.values = row.cross_kv, row.keys, row.values
+        else:
+            self.cross_kv = [
+                (torch.cat([keys, new_keys]), torch.cat([values, new_values]))
+                for (keys, values), (new_keys, new_values) in zip(
+                    self.cross_kv, row.cross_kv, strict=True
+                )
+            ]
+            self.keys = [torch.cat(pair) for pair in zip(self.keys, row.keys, strict=True)]
+            self.values = [torch.cat(pair) for pair in zip(self.values, row.values, strict=True)]
+        self.lengths.append(row.length)
+        return logits
+
     def keep(self, rows: list[int]) -> None:
         """Keep only ``rows`` (in this order), e.g. when the others finished their window."""
+        if rows == list(range(len(self.lengths))):
+            return  # nobody left: nothing to move
+        if not rows:
+            self.cross_kv, self.keys, self.values, self.lengths = [], [], [], []
+            return
         index = torch.tensor(rows, dtype=torch.long, device=self.device)
         self.keys = [keys[index] for keys in self.keys]
         self.values = [values[index] for values in self.values]

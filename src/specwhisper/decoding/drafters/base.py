@@ -67,9 +67,9 @@ class Drafter(Protocol):
         """A session for one window."""
         ...
 
-    def batch(self, contexts: list[WindowContext]) -> ModelBatchDraft | None:
-        """One draft over several windows at once, or None when this drafter cannot batch
-        (its rows are then drafted one by one, through ``start``)."""
+    def batch(self, options: TranscribeOptions) -> ModelBatchDraft | None:
+        """A draft over several windows at once (rows join with ``add``), or None when this
+        drafter cannot batch (its rows are then drafted one by one, through ``start``)."""
         ...
 
 
@@ -143,26 +143,29 @@ class DraftModelSession:
 
 
 class ModelBatchDraft:
-    """A draft model over several rows at once (``batch_search.BatchDraft``): each round's
-    draft steps run as one batched forward pass for all rows. Rows are told apart by their
-    index in the batch as it started; a finished row leaves the draft's batch too."""
+    """A draft model that shares the main model's encoder output, over several rows at once
+    (``batch_search.BatchDraft``): each round's draft steps run as one batched forward pass
+    for all rows. Rows are named by the keys they were added with; a finished row leaves the
+    draft's batch too, and a new one joins with ``add``."""
 
-    def __init__(
-        self,
-        decoder: LeanDecoder,
-        filters: LogitFilters,
-        prompts: list[list[int]],
-        eot: int,
-    ) -> None:
-        self.decoder = decoder
+    def __init__(self, decoder: LeanDecoder, filters: LogitFilters, eot: int) -> None:
+        self.decoder = decoder  # starts without rows
         self.filters = filters
-        self.prompts = prompts
         self.eot = eot
-        self.order = list(range(len(prompts)))  # batch row of each decoder row
-        self.fed: list[list[int]] = [[] for _ in prompts]  # per batch row, as in the cache
+        self.order: list = []  # key of each decoder row
+        self.prompts: dict = {}
+        self.fed: dict = {}  # per key, the tokens in the cache
+
+    def add(self, key, context: WindowContext) -> None:
+        prompt = list(context.main_prompt)
+        # The prompt but its last token, fed alone (a long prompt would pad every row's step).
+        self.decoder.add_row(context.main_cross_kv, prompt[:-1])
+        self.order.append(key)
+        self.prompts[key] = prompt
+        self.fed[key] = prompt[:-1]
 
     @torch.inference_mode()
-    def propose(self, rows: list[int], sampled: list[list[int]], ks: list[int]) -> list[Proposal]:
+    def propose(self, rows: list, sampled: list[list[int]], ks: list[int]) -> list[Proposal]:
         assert rows == self.order, "the draft's rows must follow the batch's"
         sequences = [self.prompts[r] + s for r, s in zip(rows, sampled, strict=True)]
         pending: list[list[int]] = []
@@ -198,7 +201,10 @@ class ModelBatchDraft:
                     drafting[position] = False
         return [Proposal(tokens) if tokens else NO_PROPOSAL for tokens in drafted]
 
-    def finish(self, rows: list[int]) -> None:
+    def finish(self, rows: list) -> None:
         remaining = [p for p, row in enumerate(self.order) if row not in rows]
         self.decoder.keep(remaining)
         self.order = [self.order[p] for p in remaining]
+        for row in rows:
+            self.prompts.pop(row, None)
+            self.fed.pop(row, None)

@@ -4,6 +4,7 @@ model only runs where the text gives no hint."""
 
 from __future__ import annotations
 
+from ..options import TranscribeOptions
 from ..verify import Proposal, Sampling
 from .base import Drafter, DraftSession, WindowContext
 from .ngram import NgramDrafter, NgramSession
@@ -33,7 +34,7 @@ class HybridDrafter:
         self.lookup = NgramDrafter()
         self.name = f"ngram+{model.name}"
 
-    def batch(self, contexts: list[WindowContext]) -> None:
+    def batch(self, options: TranscribeOptions) -> None:
         return None
 
     def start(self, context: WindowContext) -> HybridSession:

@@ -18,6 +18,7 @@ from ...models.loading import WhisperBundle
 from ..kv_decoder import encode_window
 from ..lean_decoder import LeanDecoder
 from ..logit_filters import build_filters
+from ..options import TranscribeOptions
 from ..prompt import build_prompt
 from .base import DraftModelSession, WindowContext
 from .self_int8 import quantized_copy, shared_int8
@@ -74,7 +75,7 @@ class ModelDrafter:
         timestamps = not context.options.without_timestamps
         return build_prompt(self.draft, language, context.task, context.previous, timestamps).tokens
 
-    def batch(self, contexts: list[WindowContext]) -> None:
+    def batch(self, options: TranscribeOptions) -> None:
         return None  # an own encoder per window: drafted one by one (start)
 
     def start(self, context: WindowContext) -> DraftModelSession:

@@ -13,6 +13,7 @@ A proposal costs microseconds, so even low acceptance pays; the hybrid drafter
 
 from __future__ import annotations
 
+from ..options import TranscribeOptions
 from ..verify import NO_PROPOSAL, Proposal, Sampling
 from .base import WindowContext
 
@@ -69,7 +70,7 @@ class NgramSession:
 class NgramDrafter:
     name = "ngram"
 
-    def batch(self, contexts: list[WindowContext]) -> None:
+    def batch(self, options: TranscribeOptions) -> None:
         return None  # lookups cost microseconds: no need to batch them
 
     def start(self, context: WindowContext) -> NgramSession:

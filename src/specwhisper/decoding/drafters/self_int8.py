@@ -21,6 +21,7 @@ from ...hardware import native_bf16
 from ...models.loading import WhisperBundle
 from ..lean_decoder import LeanDecoder, fuse_decoder
 from ..logit_filters import build_filters
+from ..options import TranscribeOptions
 from .base import DraftModelSession, ModelBatchDraft, WindowContext
 
 
@@ -93,15 +94,13 @@ class SelfInt8Drafter:
         self.main = main
         self.module = quantized_decoder(main)
 
-    def batch(self, contexts: list[WindowContext]) -> ModelBatchDraft:
+    def batch(self, options: TranscribeOptions) -> ModelBatchDraft:
         decoder = LeanDecoder(
             self.module,
-            cross_kvs=[context.main_cross_kv for context in contexts],
+            cross_kvs=[],
             cross_dtype=torch.bfloat16 if native_bf16() else torch.float32,
         )
-        filters = build_filters(self.main, contexts[0].options)
-        prompts = [list(context.main_prompt) for context in contexts]
-        return ModelBatchDraft(decoder, filters, prompts, self.main.special.eot)
+        return ModelBatchDraft(decoder, build_filters(self.main, options), self.main.special.eot)
 
     def start(self, context: WindowContext) -> DraftModelSession:
         # bfloat16 cross-attention: half the memory traffic of the draft's largest reads,
