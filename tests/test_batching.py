@@ -82,3 +82,31 @@ def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
         utterance.audio_path, vad=True, use_speculative=False, batch_size=4, **GREEDY
     )
     assert [s.tokens for s in plain.segments] == [s.tokens for s in segments]
+
+
+def test_a_queue_reads_inputs_as_places_free_and_answers_as_they_finish(dev_set):
+    """transcribe_queue (the server's continuous batching): inputs are pulled only when a
+    place is free, None means "nothing waits now", and every result is the input's alone."""
+    transcriber = Transcriber("tiny.en", "self-int8")
+    paths = [u.audio_path for u in dev_set[:5]]
+    pulled: list[int] = []
+    answered: list[int] = []
+
+    def inputs():
+        for index, path in enumerate(paths):
+            if index == 3:
+                yield None  # a quiet moment: the batch goes on with what it has
+            # Never more than two in flight: an input is read once a place is free.
+            assert len(pulled) - len(answered) <= 2
+            pulled.append(index)
+            yield path
+
+    results = {}
+    for index, result in transcriber.transcribe_queue(inputs(), batch_size=2, **GREEDY):
+        answered.append(index)
+        results[index] = result
+    assert sorted(results) == list(range(5))
+    for index, path in enumerate(paths):
+        assert results[index].tokens == transcriber.transcribe(path, **GREEDY).tokens
+    # With nothing in flight, "nothing waits" ends the run: the input after it is not read.
+    assert list(transcriber.transcribe_queue(iter([None, paths[0]]), **GREEDY)) == []

@@ -55,7 +55,10 @@ def test_a_whole_cut_keeps_the_unfinished_tail_as_the_last_segment():
         (2.0, 12.34, [T + 100, 3, 4]),
     ]
     assert cut.advance == 1234 and cut.carried == [] and cut.single_timestamp_ending
-    # A tail without text adds nothing; a closed window is cut as usual.
-    assert len(cut_window([T, 1, T + 100, T + 100], T, 1234, whole=True).pieces) == 1
+    # A window that stops on a pair, text-less, goes on from it (the rest of the chunk's
+    # speech would be lost); a closed window is cut as usual.
+    stopped = [T, 1, T + 100, T + 100]
+    assert cut_window(stopped, T, 1234, whole=True) == cut_window(stopped, T, 1234)
+    assert cut_window(stopped, T, 1234, whole=True).advance == 200
     closed = [T, 1, T + 100, T + 100, 3, T + 250]
     assert cut_window(closed, T, 3000, whole=True) == cut_window(closed, T, 3000)

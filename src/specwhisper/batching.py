@@ -62,9 +62,14 @@ def transcribe_many(
     return [result for _, result in scheduler.results(whole)]
 
 
+_END = object()  # the end of a Scheduler's inputs
+
+
 class Scheduler:
-    """Inputs (any iterable: read only as places in the batch come free) decoded with up to
-    ``batch_size`` in flight; ``stop_for(index)`` is that input's stop check (or None)."""
+    """Inputs decoded with up to ``batch_size`` in flight; ``stop_for(index)`` is that
+    input's stop check (or None). ``audios`` may be any iterable, read only as places in the
+    batch come free; it may also yield None for "nothing more just now" (a server's queue):
+    places stay open for later, and a run with nothing in flight then ends."""
 
     def __init__(
         self,
@@ -87,24 +92,30 @@ class Scheduler:
         # Greedy first attempts are batched; sampling and beam search decode window by window.
         self.batched = options.temperature[0] == 0 and options.beam_size == 1 and batch_size > 1
         self.search: BatchSearch | None = None  # made with the first window that joins
+        self.handed_out = 0  # in order: the inputs before this one are out
 
-    def results(self, whole: bool = False) -> Iterator[tuple[int, object]]:
-        """(index, Transcription or error) of every input, in input order, each as soon as
-        it and the ones before it are done. ``whole``: the inputs are VAD chunks."""
+    def results(self, whole: bool = False, in_order: bool = True) -> Iterator[tuple[int, object]]:
+        """(index, Transcription or error) of every input, each as soon as it is done (and,
+        ``in_order``, the ones before it). ``whole``: the inputs are VAD chunks."""
         self.whole = whole
-        inputs = enumerate(self.audios)
-        handed_out = 0
+        inputs = iter(self.audios)
+        admitted = 0
+        self.handed_out = 0
         exhausted = False
         while True:
+            # Results first: a finished input's place is only taken once its result is out.
+            yield from self._hand_out(in_order)
             while not exhausted and len(self.running) < self.batch_size:
-                entry = next(inputs, None)
-                if entry is None:
+                audio = next(inputs, _END)
+                if audio is _END:
                     exhausted = True
+                elif audio is None:  # nothing waits now
+                    exhausted = not self.running
+                    break
                 else:
-                    self._admit(*entry)
-            while handed_out in self.done:
-                yield handed_out, self.done.pop(handed_out)
-                handed_out += 1
+                    self._admit(admitted, audio)
+                    admitted += 1
+            yield from self._hand_out(in_order)  # inputs that failed or were empty
             if exhausted and not self.running:
                 return
             if self.search is None or not len(self.search):
@@ -123,6 +134,15 @@ class Scheduler:
                         first=first,
                     )
                 self._advance(item, result)
+
+    def _hand_out(self, in_order: bool) -> Iterator[tuple[int, object]]:
+        if in_order:
+            while self.handed_out in self.done:
+                yield self.handed_out, self.done.pop(self.handed_out)
+                self.handed_out += 1
+        else:
+            for index in list(self.done):
+                yield index, self.done.pop(index)
 
     def _admit(self, index: int, audio) -> None:
         started = time.perf_counter()

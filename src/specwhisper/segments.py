@@ -7,9 +7,10 @@ dropped and the next window starts at that pair's time. A window without timesta
 one segment (ending at its last timestamp if it has one).
 
 A VAD chunk is cut ``whole`` instead, as faster-whisper's batched pipeline does: it ends where
-the speech ends, so the text after the last pair is not cut off by the window but is the
-chunk's last sentence; it becomes the last segment (up to the chunk's end) and nothing is
-decoded again.
+the speech ends, so text after the last pair is not cut off by the window but is the chunk's
+last sentence; it becomes the last segment (up to the chunk's end) and is not decoded again.
+Unlike that pipeline, a chunk whose window ends on a pair with no text after it (the model
+stopped early) still goes on from that pair, so that the rest of its speech is not lost.
 """
 
 from __future__ import annotations
@@ -108,17 +109,20 @@ def cut_window(
             last = boundary
         carried: list[int] = []
         tail = tokens[last:]
-        if whole and not single_ending and any(t < timestamp_begin for t in tail):
+        # A whole cut keeps a tail with text; a tail without text (the window ended on a pair,
+        # the model stopping before the chunk's end) still seeks on, or that speech is lost.
+        kept_tail = whole and not single_ending and any(t < timestamp_begin for t in tail)
+        if kept_tail:
             start = (tail[0] - timestamp_begin) * TIME_PRECISION
             pieces.append(Piece(start, max(start, window_frames * 0.01), tail))
-        if single_ending or whole:
+        if single_ending or kept_tail:
             advance = window_frames
         else:
             # The unfinished text after the last pair is decoded again from its start.
             shift = tokens[last - 1] - timestamp_begin
             advance = shift * INPUT_STRIDE
             carried = [t - shift if t >= timestamp_begin else t for t in tokens[last:]]
-        return WindowCut(pieces, advance, single_ending or whole, carried)
+        return WindowCut(pieces, advance, single_ending or kept_tail, carried)
     duration = window_frames * 0.01  # 10 ms per log-mel frame
     timestamps = [t for t in tokens if t >= timestamp_begin]
     if timestamps and timestamps[-1] != timestamp_begin:

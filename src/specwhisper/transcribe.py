@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -250,14 +250,41 @@ class Transcriber:
         options = self.options(options, **overrides)
         stops = list(should_stop) if should_stop is not None else [None] * len(audios)
         if options.vad:  # each input's chunks are the batch
-            results: list[Transcription | SpecwhisperError] = []
-            for audio, stop in zip(audios, stops, strict=True):
-                try:
-                    results.append(self.transcribe(audio, options, limits=limits, should_stop=stop))
-                except (AudioDecodeError, AudioTooLongError, TranscriptionCancelled) as error:
-                    results.append(error)
-            return results
+            return [r for _, r in self._each_alone(audios, options, limits, stops.__getitem__)]
         return transcribe_many(self, list(audios), options, limits, options.batch_size, stops)
+
+    def transcribe_queue(
+        self,
+        inputs: Iterable[AudioInput | AudioStream | PreparedAudio | None],
+        options: TranscribeOptions | None = None,
+        *,
+        limits: DecodeLimits | None = None,
+        stop_for: Callable[[int], StopCheck | None] = lambda index: None,
+        **overrides,
+    ) -> Iterator[tuple[int, Transcription | SpecwhisperError]]:
+        """``transcribe_batch`` over a queue: ``inputs`` is read only as places in the batch
+        come free, and may yield None for "nothing waits just now" (the places stay open; with
+        nothing in flight, the run ends). Yields (index of the input, its result) as each one
+        finishes, in any order. ``stop_for(index)``: that input's stop check, or None."""
+        from .batching import Scheduler
+
+        options = self.options(options, **overrides)
+        if options.vad:  # each input's chunks are its own batch
+            return self._each_alone(inputs, options, limits, stop_for)
+        scheduler = Scheduler(self, inputs, options, limits, options.batch_size, stop_for)
+        return scheduler.results(in_order=False)
+
+    def _each_alone(self, inputs, options, limits, stop_for):
+        for index, audio in enumerate(inputs):
+            if audio is None:  # nothing waits, and nothing is in flight: the run ends
+                return
+            try:
+                yield (
+                    index,
+                    self.transcribe(audio, options, limits=limits, should_stop=stop_for(index)),
+                )
+            except (AudioDecodeError, AudioTooLongError, TranscriptionCancelled) as error:
+                yield index, error
 
     def transcribe_segments(
         self,

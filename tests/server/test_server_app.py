@@ -300,6 +300,7 @@ def test_an_engine_crash_is_a_json_500_and_the_server_goes_on(client, clip_bytes
 
     monkeypatch.setattr(Transcriber, "transcribe_segments", crash)
     monkeypatch.setattr(Transcriber, "transcribe_batch", crash)
+    monkeypatch.setattr(Transcriber, "transcribe_queue", crash)
     for path in ("/transcribe", "/v1/audio/transcriptions"):
         error = assert_error(post_file(client, clip_bytes, path), 500, "internal_error", None)
         assert "RuntimeError" in error["message"] and "simulated" not in error["message"]

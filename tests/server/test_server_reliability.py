@@ -134,6 +134,26 @@ def test_abandoned_queued_requests_cost_no_transcription(server, long_files):
     assert after["windows_decoded"] - before["windows_decoded"] == occupier["stats"]["windows"]
 
 
+def test_a_request_joins_the_batch_already_running(server, long_files, dev_set):
+    """Continuous batching: a request for the same model and options that arrives while
+    another one runs starts at once, in that batch, and is answered before the long one
+    ends, with the text it gets alone."""
+    wait_for(lambda: _idle(server))
+    clip = dev_set[3].audio_path.read_bytes()
+    alone = _post(server, clip, temperature="0").json()
+    before = _health(server)["work"]
+    thread, occupier = _occupy(server, long_files[2].audio_path.read_bytes())
+    joined = _post(server, clip, temperature="0")
+    assert joined.status_code == 200
+    assert thread.is_alive()  # answered while the long file is still being decoded
+    assert joined.json()["text"] == alone["text"]
+    thread.join(timeout=300)
+    assert occupier["text"]
+    after = _health(server)["work"]
+    assert after["joined"] == before["joined"] + 1
+    assert after["completed"] == before["completed"] + 2
+
+
 def test_a_client_leaving_mid_transcription_stops_it(server, long_files):
     wait_for(lambda: _idle(server))
     before = _health(server)["work"]

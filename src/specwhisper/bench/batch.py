@@ -6,7 +6,9 @@ Two parts, each in one run:
   padded batch of the same clips (short form on both sides: no timestamps, greedy);
 - long files cut by VAD (``--long``, default the committed long files): specwhisper's
   VAD-batched long form against faster-whisper's ``BatchedInferencePipeline`` at the same
-  batch size, float32 and int8.
+  batch size, float32 and int8, on the same task: timestamps on (ours by default, the
+  pipeline's ``without_timestamps=False``), greedy, no temperature fallback (the pipeline has
+  none).
 Each configuration transcribes the whole set once (after a warm-up on one input); throughput
 is audio seconds per wall second; "exact" is the share of inputs (or VAD chunks) whose tokens
 equal specwhisper's own batch-1 plain greedy output; memory is the process's resident set
@@ -225,7 +227,12 @@ def _faster_whisper_batched(model, paths, size, compute_type, threads, language)
     tokens, texts = [], []
     for path in paths:
         segments, _ = pipeline.transcribe(
-            load_audio(path), language=language, batch_size=size, beam_size=1, temperature=0.0
+            load_audio(path),
+            language=language,
+            batch_size=size,
+            beam_size=1,
+            temperature=0.0,
+            without_timestamps=False,  # the task ours does: timestamped segments
         )
         segments = list(segments)
         tokens.append([t for s in segments for t in s.tokens])

@@ -1,16 +1,19 @@
-"""Server batching: requests waiting for a worker at the same moment, for the same models and
-options, are decoded together (``Transcriber.transcribe_batch``).
+"""Server batching: requests for the same models and options are decoded together, with
+continuous batching (``batching.Scheduler``).
 
 Nothing waits to form a batch: a worker that comes free takes the oldest waiting request and
-every other waiting one that can share its decode (up to ``max_batch``). A lone request is
-decoded exactly as before; under load, batches form by themselves, and each request's text
-is still what it would be alone. Waiting is bounded as before (``request_timeout``: 503 with
-Retry-After), and a client that leaves while its request waits gives its place up at once.
+every other waiting one that can share its decode (up to ``max_batch``), and while that batch
+runs, a request that arrives for the same models and options takes the place of one that
+finished, at once. A lone request is decoded exactly as before; under load, batches form and
+stay full by themselves, and each request's text is still what it would be alone. Waiting is
+bounded as before (``request_timeout``: 503 with Retry-After), and a client that leaves while
+its request waits gives its place up at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -45,6 +48,9 @@ class Batcher:
         self.state = state
         self.max_batch = max_batch
         self.waiting: list[_Entry] = []
+        # Worker threads take waiting entries too (continuous batching): the list's changes
+        # happen under this lock, and an entry's ``running`` with them.
+        self.lock = threading.Lock()
         self._dispatchers = 0
 
     async def transcribe(
@@ -57,7 +63,8 @@ class Batcher:
     ) -> tuple[Transcription, float]:
         """The request's transcription and the seconds it waited for a worker."""
         entry = _Entry(key, options, audio, watch, ticket)
-        self.waiting.append(entry)
+        with self.lock:
+            self.waiting.append(entry)
         self._start_dispatchers()
         admission = self.state.admission
         with anyio.move_on_after(admission.timeout):
@@ -75,11 +82,14 @@ class Batcher:
                 group.start_soon(finished)
                 group.start_soon(gone)
         if not entry.done.is_set():
-            if entry.running:  # started: a transcription that has begun always finishes
+            with self.lock:
+                started = entry.running
+                if not started:
+                    self.waiting.remove(entry)
+            if started:  # a transcription that has begun always finishes
                 with anyio.CancelScope(shield=True):
                     await entry.done.wait()
             else:
-                self.waiting.remove(entry)
                 if watch.gone.is_set():
                     admission.on_abandoned()
                     raise client_closed()
@@ -114,41 +124,66 @@ class Batcher:
     def _take(self) -> list[_Entry]:
         """The oldest waiting entry whose client is still there, and the waiting entries that
         can share its decode."""
-        alive = [e for e in self.waiting if not e.watch.gone.is_set()]
-        if not alive:
-            return []
-        first = alive[0]
-        batch = [e for e in alive if e.key == first.key and e.options == first.options]
-        batch = batch[: self.max_batch]
-        for entry in batch:
-            self.waiting.remove(entry)
-            entry.running = True
-            entry.waited = time.perf_counter() - entry.queued_at
-        return batch
+        with self.lock:
+            alive = [e for e in self.waiting if not e.watch.gone.is_set()]
+            if not alive:
+                return []
+            first = alive[0]
+            batch = [e for e in alive if e.key == first.key and e.options == first.options]
+            batch = batch[: self.max_batch]
+            for entry in batch:
+                self._start(entry)
+            return batch
+
+    def _start(self, entry: _Entry) -> None:
+        self.waiting.remove(entry)
+        entry.running = True
+        entry.waited = time.perf_counter() - entry.queued_at
+
+    def _join(self, like: _Entry) -> _Entry | None:
+        """From a worker thread: the oldest waiting entry, if it can join ``like``'s batch.
+        Only the oldest: one that needs another model or other options must not wait behind
+        a stream of newer requests that keep a batch alive (the batch drains, and the worker
+        goes to it)."""
+        with self.lock:
+            for entry in self.waiting:
+                if entry.watch.gone.is_set():
+                    continue
+                if entry.key == like.key and entry.options == like.options:
+                    self._start(entry)
+                    return entry
+                return None
+        return None
 
     async def _run(self, batch: list[_Entry]) -> None:
         state = self.state
         admission = state.admission
-        admission.running += len(batch) - 1  # the worker already counts one
+        loop = asyncio.get_running_loop()
         began = time.perf_counter()
-
-        def work() -> list:
-            with state.pool.borrow(batch[0].key) as transcriber:
-                return transcriber.transcribe_batch(
-                    [entry.audio for entry in batch],
-                    batch[0].options,
-                    should_stop=[entry.watch.gone.is_set for entry in batch],
-                    batch_size=len(batch),
-                )
-
-        try:
-            results = await anyio.to_thread.run_sync(work, limiter=admission.threads)
-        except Exception as error:  # the whole batch failed: each request gets the error
-            results = [error] * len(batch)
-        finally:
-            admission.running -= len(batch) - 1
+        entries: list[_Entry] = []
+        extra = 0  # entries beyond the first (the worker already counts one)
         windows = 0
-        for entry, result in zip(batch, results, strict=True):
+
+        def feed():
+            """The batch's entries, then whoever arrives for the same decode; None when
+            nobody waits (the scheduler asks again when a place is free)."""
+            for entry in batch:
+                entries.append(entry)
+                yield entry.audio
+            while True:
+                entry = self._join(batch[0])
+                if entry is not None:
+                    entries.append(entry)
+                    state.counters.add(joined=1)
+                yield entry.audio if entry is not None else None
+
+        def counted(delta: int) -> None:
+            nonlocal extra
+            extra += delta
+            admission.running += delta
+
+        def deliver(entry: _Entry, result) -> None:
+            nonlocal windows
             if isinstance(result, Transcription):
                 entry.result = result
                 windows += result.stats.windows
@@ -159,4 +194,44 @@ class Batcher:
                 entry.error = result
             entry.ticket.windows = 0.0
             entry.done.set()
+
+        def work() -> None:
+            with state.pool.borrow(batch[0].key) as transcriber:
+                finished = transcriber.transcribe_queue(
+                    _Counting(feed(), lambda: loop.call_soon_threadsafe(counted, 1)),
+                    batch[0].options,
+                    stop_for=lambda index: entries[index].watch.gone.is_set,
+                    batch_size=self.max_batch,
+                )
+                for index, result in finished:
+                    loop.call_soon_threadsafe(deliver, entries[index], result)
+
+        counted(-1)  # the first entry holds the worker's own count
+        try:
+            await anyio.to_thread.run_sync(work, limiter=admission.threads)
+        except Exception as error:  # the run failed: every entry not answered gets the error
+            await asyncio.sleep(0)  # let the deliveries already scheduled land first
+            for entry in entries:
+                if not entry.done.is_set():
+                    deliver(entry, error)
+        finally:
+            await asyncio.sleep(0)
+            admission.running -= extra
         admission.record(max(windows, 1), time.perf_counter() - began)
+
+
+class _Counting:
+    """An iterator that calls ``on_input`` for each real input it hands out (not for None)."""
+
+    def __init__(self, inputs, on_input) -> None:
+        self.inputs = inputs
+        self.on_input = on_input
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        value = next(self.inputs)
+        if value is not None:
+            self.on_input()
+        return value

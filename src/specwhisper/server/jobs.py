@@ -43,6 +43,7 @@ class WorkCounters:
     completed: int = 0
     cancelled: int = 0  # stopped between windows: the client went away while it ran
     abandoned: int = 0  # never started: the client went away while it waited
+    joined: int = 0  # started in a batch that was already running
     windows_decoded: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -112,6 +112,7 @@ class WorkState(BaseModel):
     completed: int = Field(description="transcriptions finished")
     cancelled: int = Field(description="stopped between windows: the client had gone")
     abandoned: int = Field(description="dropped before starting: the client had gone")
+    joined: int = Field(description="started in a batch already running (continuous batching)")
     windows_decoded: int = Field(description="30 s windows decoded, all requests together")
 
 
