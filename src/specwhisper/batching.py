@@ -209,15 +209,7 @@ class Scheduler:
             if self.transcriber.drafter is not None and options.use_speculative:
                 drafter = self.transcriber.drafter
                 draft = drafter.batch(options) or SessionsDraft(drafter)
-            self.search = BatchSearch(
-                main.model,
-                decoder.filters,
-                options.sample_len,
-                main.special.eot,
-                draft,
-                decoder.chooser,
-                main.special.no_speech,
-            )
+            self.search = BatchSearch.like(decoder, draft)
         search = self.search
         prompt = build_prompt(
             main, item.info.language, options.task, window.previous, not options.without_timestamps

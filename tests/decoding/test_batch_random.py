@@ -98,15 +98,7 @@ def test_a_window_added_while_others_decode_equals_it_alone(same_vocab_pair):
             )
             if search is None:
                 draft = drafter.batch(options) if drafter is not None else None
-                search = BatchSearch(
-                    main.model,
-                    decoder.filters,
-                    options.sample_len,
-                    main.special.eot,
-                    draft,
-                    decoder.chooser,
-                    main.special.no_speech,
-                )
+                search = BatchSearch.like(decoder, draft)
             encoded = decoder.encode(window.features)
             prompt = build_prompt(main, "en", "transcribe", prev, True)
             kv = decoder.cross_kv(encoded)

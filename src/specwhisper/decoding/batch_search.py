@@ -123,6 +123,21 @@ class BatchSearch:
         self.rows: dict[Hashable, _Row] = {}
         self.order: list[Hashable] = []  # the decoder's rows
 
+    @classmethod
+    def like(cls, window_decoder, draft: BatchDraft | None = None) -> BatchSearch:
+        """A batch for windows decoded as ``window_decoder`` (a ``window.WindowDecoder``)
+        decodes them: its model, filters, options and draft lengths."""
+        main, options = window_decoder.main, window_decoder.options
+        return cls(
+            main.model,
+            window_decoder.filters,
+            options.sample_len,
+            main.special.eot,
+            draft,
+            window_decoder.chooser,
+            main.special.no_speech,
+        )
+
     def __len__(self) -> int:
         return len(self.order)
 
