@@ -211,7 +211,8 @@ class Batcher:
             await anyio.to_thread.run_sync(work, limiter=admission.threads)
         except Exception as error:  # the run failed: every entry not answered gets the error
             await asyncio.sleep(0)  # let the deliveries already scheduled land first
-            for entry in entries:
+            # The batch's own entries too: a run may fail before it read any of them.
+            for entry in [*batch, *(e for e in entries if e not in batch)]:
                 if not entry.done.is_set():
                     deliver(entry, error)
         finally:
