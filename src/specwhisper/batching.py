@@ -58,8 +58,10 @@ def transcribe_many(
 ):
     """See ``Transcriber.transcribe_batch``. ``whole``: the audios are VAD chunks, each
     decoded as one window."""
-    scheduler = Scheduler(transcriber, audios, options, limits, batch_size, stops.__getitem__)
-    return [result for _, result in scheduler.results(whole)]
+    scheduler = Scheduler(
+        transcriber, audios, options, limits, batch_size, stops.__getitem__, whole
+    )
+    return [result for _, result in scheduler.results()]
 
 
 _END = object()  # the end of a Scheduler's inputs
@@ -79,6 +81,7 @@ class Scheduler:
         limits,
         batch_size: int,
         stop_for: Callable[[int], Callable[[], bool] | None],
+        whole: bool = False,
     ) -> None:
         self.transcriber = transcriber
         self.audios = audios
@@ -86,7 +89,7 @@ class Scheduler:
         self.limits = limits
         self.batch_size = batch_size
         self.stop_for = stop_for
-        self.whole = False
+        self.whole = whole  # the inputs are VAD chunks, each decoded as one window
         self.done: dict[int, object] = {}  # finished inputs not yet handed out
         self.running: dict[int, _Input] = {}
         # Greedy first attempts are batched; sampling and beam search decode window by window.
@@ -94,10 +97,9 @@ class Scheduler:
         self.search: BatchSearch | None = None  # made with the first window that joins
         self.handed_out = 0  # in order: the inputs before this one are out
 
-    def results(self, whole: bool = False, in_order: bool = True) -> Iterator[tuple[int, object]]:
+    def results(self, in_order: bool = True) -> Iterator[tuple[int, object]]:
         """(index, Transcription or error) of every input, each as soon as it is done (and,
-        ``in_order``, the ones before it). ``whole``: the inputs are VAD chunks."""
-        self.whole = whole
+        ``in_order``, the ones before it)."""
         inputs = iter(self.audios)
         admitted = 0
         self.handed_out = 0

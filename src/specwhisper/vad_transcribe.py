@@ -72,10 +72,10 @@ def _segments(
     # in the batch come free and decoded with continuous batching, their segments handed out
     # in order.
     scheduler = Scheduler(
-        transcriber, audio_chunks, options, None, options.batch_size, lambda _: should_stop
+        transcriber, audio_chunks, options, None, options.batch_size, lambda _: should_stop, True
     )
     next_id = 0
-    for index, result in scheduler.results(whole=True):
+    for index, result in scheduler.results():
         if isinstance(result, SpecwhisperError):
             raise result
         chunk = chunks[index]

@@ -8,7 +8,7 @@ import torch
 from test_speculative_random import _inputs, _previous
 from window_helpers import decode_window, window_audio
 
-from specwhisper.decoding.batch_search import BatchSearch, SessionsDraft, batch_search
+from specwhisper.decoding.batch_search import BatchSearch, SessionsDraft
 from specwhisper.decoding.draft_length import DraftLengthChooser
 from specwhisper.decoding.drafters.cross_vocab import CrossVocabDrafter
 from specwhisper.decoding.drafters.self_int8 import SelfInt8Drafter
@@ -136,20 +136,13 @@ def _batch_decode(main, audios, drafter, previous, k, **options):
     draft = None
     if drafter is not None:
         draft = drafter.batch(options) or SessionsDraft(drafter)
-    found = batch_search(
-        main.model,
-        decoders[0].filters,
-        prompts,
-        kvs,
-        options.sample_len,
-        main.special.eot,
-        [d.stats for d in decoders],
-        draft,
-        DraftLengthChooser(8, fixed=k),
-        main.special.no_speech,
-        contexts or None,
-    )
-    return found, [d.stats for d in decoders]
+    search = BatchSearch.like(decoders[0], draft)
+    for index, (prompt, kv, decoder) in enumerate(zip(prompts, kvs, decoders, strict=True)):
+        search.add(index, prompt, kv, decoder.stats, contexts[index] if contexts else None)
+    found = {}
+    while len(search):  # every window from the start: rows leave as they finish
+        found.update(search.step())
+    return [found[index] for index in range(len(prompts))], [d.stats for d in decoders]
 
 
 @pytest.mark.parametrize(

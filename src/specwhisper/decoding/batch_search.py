@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -91,7 +91,6 @@ class _Row:
     no_speech_prob: float | None = None
     margin: float = float("inf")
     rounds: int = 0  # verifications so far (the first also fills the prompt's cache)
-    drafts: list[int] = field(default_factory=list)  # k drafted per round, for stats
 
     def result(self) -> SearchResult:
         tokens = self.sequence[len(self.prompt.tokens) :]
@@ -239,29 +238,3 @@ class BatchSearch:
             decoder.keep(still)
             self.order = [active[p] for p in still]
         return [(key, self.rows.pop(key).result()) for key in finished]
-
-
-def batch_search(
-    decoder_model: nn.Module,
-    filters: LogitFilters,
-    prompts: list[Prompt],
-    cross_kvs: list[CrossKV],
-    sample_len: int,
-    eot: int,
-    stats: list[SpecStats],
-    draft: BatchDraft | None = None,
-    chooser: DraftLengthChooser | None = None,
-    no_speech_token: int | None = None,
-    contexts: list[WindowContext] | None = None,
-) -> list[SearchResult]:
-    """Greedy tokens of every window (one per prompt) decoded together, each row's
-    SearchResult as ``search.search`` would give it (``margin`` included)."""
-    search = BatchSearch(decoder_model, filters, sample_len, eot, draft, chooser, no_speech_token)
-    for index, (prompt, cross_kv, row_stats) in enumerate(
-        zip(prompts, cross_kvs, stats, strict=True)
-    ):
-        search.add(index, prompt, cross_kv, row_stats, contexts[index] if contexts else None)
-    results: dict[Hashable, SearchResult] = {}
-    while len(search):
-        results.update(search.step())
-    return [results[index] for index in range(len(prompts))]

@@ -161,26 +161,30 @@ class Batcher:
         loop = asyncio.get_running_loop()
         began = time.perf_counter()
         entries: list[_Entry] = []
-        extra = 0  # entries beyond the first (the worker already counts one)
+        extra = 0  # running entries beyond the worker's own count
         windows = 0
-
-        def feed():
-            """The batch's entries, then whoever arrives for the same decode; None when
-            nobody waits (the scheduler asks again when a place is free)."""
-            for entry in batch:
-                entries.append(entry)
-                yield entry.audio
-            while True:
-                entry = self._join(batch[0])
-                if entry is not None:
-                    entries.append(entry)
-                    state.counters.add(joined=1)
-                yield entry.audio if entry is not None else None
 
         def counted(delta: int) -> None:
             nonlocal extra
             extra += delta
             admission.running += delta
+
+        def feed():
+            """The batch's entries, then whoever arrives for the same decode; None when
+            nobody waits (the scheduler asks again when a place is free). Runs in the worker
+            thread."""
+            for entry in batch:
+                entries.append(entry)
+                yield entry.audio
+            while True:
+                entry = self._join(batch[0])
+                if entry is None:
+                    yield None
+                    continue
+                entries.append(entry)
+                state.counters.add(joined=1)
+                loop.call_soon_threadsafe(counted, 1)
+                yield entry.audio
 
         def deliver(entry: _Entry, result) -> None:
             nonlocal windows
@@ -198,7 +202,7 @@ class Batcher:
         def work() -> None:
             with state.pool.borrow(batch[0].key) as transcriber:
                 finished = transcriber.transcribe_queue(
-                    _Counting(feed(), lambda: loop.call_soon_threadsafe(counted, 1)),
+                    feed(),
                     batch[0].options,
                     stop_for=lambda index: entries[index].watch.gone.is_set,
                     batch_size=self.max_batch,
@@ -206,7 +210,7 @@ class Batcher:
                 for index, result in finished:
                     loop.call_soon_threadsafe(deliver, entries[index], result)
 
-        counted(-1)  # the first entry holds the worker's own count
+        counted(len(batch) - 1)  # the worker already counts one
         try:
             await anyio.to_thread.run_sync(work, limiter=admission.threads)
         except Exception as error:  # the run failed: every entry not answered gets the error
@@ -219,20 +223,3 @@ class Batcher:
             await asyncio.sleep(0)
             admission.running -= extra
         admission.record(max(windows, 1), time.perf_counter() - began)
-
-
-class _Counting:
-    """An iterator that calls ``on_input`` for each real input it hands out (not for None)."""
-
-    def __init__(self, inputs, on_input) -> None:
-        self.inputs = inputs
-        self.on_input = on_input
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        value = next(self.inputs)
-        if value is not None:
-            self.on_input()
-        return value
