@@ -17,6 +17,9 @@ out) and one output projection serves every row. Rows leave with ``keep`` and jo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -65,6 +68,71 @@ def fuse_decoder(decoder: nn.Module) -> None:
         fuse_qkv(layer.self_attn)
 
 
+def direct_call(linear: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``linear``'s forward without the module machinery around it.
+
+    A draft step of ``base`` makes some 40 linear calls on one token each, and going through
+    ``nn.Module.__call__`` (hooks, attribute lookups) costs about as much as a small int8
+    product itself. Plain and dynamically quantized int8 linears call their kernel directly;
+    anything else (e.g. ``models.int8``'s row-wise layers) keeps its own forward.
+    """
+    if type(linear) is nn.Linear:
+        weight, bias = linear.weight, linear.bias
+        return lambda x: F.linear(x, weight, bias)
+    packed = getattr(getattr(linear, "_packed_params", None), "_packed_params", None)
+    if (
+        isinstance(linear, torch.ao.nn.quantized.dynamic.Linear)
+        and linear._packed_params.dtype == torch.qint8
+        and (linear.version or 0) >= 4
+        and packed is not None
+    ):
+        # The overload itself: the packet's __call__ spends ~15 us per call in Python checks.
+        kernel = torch.ops.quantized.linear_dynamic.default
+        return lambda x: kernel(x, packed, True)  # reduce_range, as the module's forward
+    return linear
+
+
+def _norm(layer_norm: nn.LayerNorm) -> Callable[[torch.Tensor], torch.Tensor]:
+    shape, weight, bias, eps = (
+        layer_norm.normalized_shape,
+        layer_norm.weight,
+        layer_norm.bias,
+        layer_norm.eps,
+    )
+    return lambda x: F.layer_norm(x, shape, weight, bias, eps)
+
+
+@dataclass(frozen=True)
+class _LayerCalls:
+    """One decoder layer's operations, looked up once (see ``direct_call``)."""
+
+    self_norm: Callable
+    qkv: Callable
+    self_out: Callable
+    cross_norm: Callable
+    cross_query: Callable
+    cross_out: Callable
+    final_norm: Callable
+    fc1: Callable
+    fc2: Callable
+    activation: Callable
+
+    @classmethod
+    def of(cls, layer: nn.Module) -> _LayerCalls:
+        return cls(
+            self_norm=_norm(layer.self_attn_layer_norm),
+            qkv=direct_call(layer.self_attn.lean_qkv),
+            self_out=direct_call(layer.self_attn.out_proj),
+            cross_norm=_norm(layer.encoder_attn_layer_norm),
+            cross_query=direct_call(layer.encoder_attn.q_proj),
+            cross_out=direct_call(layer.encoder_attn.out_proj),
+            final_norm=_norm(layer.final_layer_norm),
+            fc1=direct_call(layer.fc1),
+            fc2=direct_call(layer.fc2),
+            activation=layer.activation_fn,
+        )
+
+
 class LeanDecoder:
     """A decoder over ``len(cross_kvs)`` rows. One row: ``forward(tokens, rows)``,
     ``crop(length)``, ``length``, as ``CachedDecoder``; several: ``forward_rows``,
@@ -95,11 +163,15 @@ class LeanDecoder:
         self.decoder = model.model.decoder
         self.device = module_device(self.decoder)
         fuse_decoder(self.decoder)
+        self.calls = [_LayerCalls.of(layer) for layer in self.decoder.layers]
+        self.final_norm = _norm(self.decoder.layer_norm)
+        self.embed_scale = getattr(self.decoder, "embed_scale", 1.0)
         # An int8 main model (models/int8.py) quantizes each row's activations: a rounding
         # difference of 1e-7 upstream can move an int8 value, so its attention must give a row
         # bit for bit what it gives that row decoded alone. Float models skip this (cost).
         self.row_invariant = bool(getattr(model, "row_invariant", False))
         self.output_layer = model.proj_out
+        self.quantized_output = direct_call(self.output_layer)
         self.cross_dtype = cross_dtype
         layers = range(len(self.decoder.layers))
 
@@ -218,25 +290,27 @@ class LeanDecoder:
             keys_at = torch.arange(end, device=device)[None, None, :]
             limit = first[:, None, None] + steps[None, :, None]
             mask = (keys_at <= limit).unsqueeze(1)  # (B, 1, n, end)
-        embedded = self.decoder.embed_tokens(ids) * getattr(self.decoder, "embed_scale", 1.0)
+        embedded = self.decoder.embed_tokens.weight[ids] * self.embed_scale
         hidden = embedded + positions  # (B, n, d)
         width = self.width
-        for index_layer, layer in enumerate(self.decoder.layers):
-            attention = layer.self_attn
-            qkv = attention.lean_qkv(layer.self_attn_layer_norm(hidden))
+        for index_layer, calls in enumerate(self.calls):
+            qkv = calls.qkv(calls.self_norm(hidden))
             query = self._heads(qkv[..., :width] * self.scaling)
             keys, values = self.keys[index_layer], self.values[index_layer]
             new_keys = self._heads(qkv[..., width : 2 * width])
             new_values = self._heads(qkv[..., 2 * width :])
-            for row, start in enumerate(starts):
-                keys[row, :, start : start + longest] = new_keys[row]
-                values[row, :, start : start + longest] = new_values[row]
+            if rows == 1:
+                keys[:, :, starts[0] : starts[0] + longest] = new_keys
+                values[:, :, starts[0] : starts[0] + longest] = new_values
+            else:
+                for row, start in enumerate(starts):
+                    keys[row, :, start : start + longest] = new_keys[row]
+                    values[row, :, start : start + longest] = new_values[row]
             mixed = self._self_attention(query, keys, values, starts, feeds, mask)
-            hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(hidden.shape))
+            hidden = hidden + calls.self_out(mixed.transpose(1, 2).reshape(hidden.shape))
 
-            attention = layer.encoder_attn
-            normed = layer.encoder_attn_layer_norm(hidden)
-            query = self._heads(attention.q_proj(normed) * self.scaling).to(self.cross_dtype)
+            normed = calls.cross_norm(hidden)
+            query = self._heads(calls.cross_query(normed) * self.scaling).to(self.cross_dtype)
             cross_keys, cross_values = self.cross_kv[index_layer]
             if self.row_invariant and (rows > 1 or longest > 1):
                 mixed = torch.cat(
@@ -259,14 +333,13 @@ class LeanDecoder:
             else:
                 mixed = F.scaled_dot_product_attention(query, cross_keys, cross_values, scale=1.0)
             mixed = mixed.to(hidden.dtype)
-            hidden = hidden + attention.out_proj(mixed.transpose(1, 2).reshape(hidden.shape))
+            hidden = hidden + calls.cross_out(mixed.transpose(1, 2).reshape(hidden.shape))
 
-            normed = layer.final_layer_norm(hidden)
-            hidden = hidden + layer.fc2(layer.activation_fn(layer.fc1(normed)))
+            hidden = hidden + calls.fc2(calls.activation(calls.fc1(calls.final_norm(hidden))))
         self.lengths = [start + len(feed) for start, feed in zip(starts, feeds, strict=True)]
         picked = [hidden[b, list(wanted[b])] for b in range(rows)]
         counts = [len(p) for p in picked]
-        logits = self._project(self.decoder.layer_norm(torch.cat(picked)))
+        logits = self._project(self.final_norm(torch.cat(picked)))
         return list(torch.split(logits, counts))
 
     def _self_attention(self, query, keys, values, starts, feeds, mask) -> torch.Tensor:
@@ -304,4 +377,4 @@ class LeanDecoder:
         weight = getattr(self.output_layer, "weight", None)
         if isinstance(weight, torch.Tensor) and isinstance(self.output_layer, nn.Linear):
             return on_cpu(project_to_vocab(weight, hidden))
-        return self.output_layer(hidden)  # e.g. a dynamically quantized linear (CPU only)
+        return self.quantized_output(hidden)  # e.g. a dynamically quantized linear (CPU only)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
 import torch
 
 from ..models.loading import WhisperBundle
@@ -37,11 +38,13 @@ class SuppressTokens:
     """Tokens that are never sampled: non-speech symbols and the special tokens."""
 
     def __init__(self, token_ids: list[int], vocab_size: int) -> None:
-        self.mask = torch.zeros(vocab_size, dtype=torch.bool)
-        self.mask[[t for t in token_ids if 0 <= t < vocab_size]] = True
+        # An index, not a vocabulary-wide boolean mask: filling ~90 columns costs a few
+        # microseconds, masking through 51,865 flags 30-190 (measured, 1-6 rows).
+        ids = sorted({t for t in token_ids if 0 <= t < vocab_size})
+        self.index = torch.tensor(ids, dtype=torch.long)
 
     def apply(self, logits: torch.Tensor, sampled: list[int]) -> None:
-        logits.masked_fill_(self.mask, NEG_INF)
+        logits.index_fill_(1, self.index, NEG_INF)
 
 
 class SuppressBlank:
@@ -102,10 +105,14 @@ class TimestampRules:
             if length == 0:
                 logits[row, :begin] = NEG_INF
                 logits[row, begin + self.max_initial + 1 :] = NEG_INF
-        logprobs = torch.log_softmax(logits, dim=-1)
-        timestamp_mass = logprobs[:, begin:].logsumexp(dim=-1)
-        best_text = logprobs[:, :begin].max(dim=-1).values
-        logits[timestamp_mass > best_text, :begin] = NEG_INF
+        # Upstream compares log-probabilities: logsumexp of the timestamps' against the best
+        # text token's. Both sides carry the same log-normaliser, so comparing the raw logits
+        # decides the same without a log-softmax over the whole vocabulary (a fifth of a
+        # draft step's filtering).
+        timestamp_mass = logits[:, begin:].logsumexp(dim=-1)
+        best_text = logits[:, :begin].amax(dim=-1)  # amax: ~10x faster than max(dim)
+        for row in torch.nonzero(timestamp_mass > best_text).flatten().tolist():
+            logits[row, :begin] = NEG_INF
 
 
 class LogitFilters:
@@ -116,14 +123,43 @@ class LogitFilters:
 
     def apply(self, logits: torch.Tensor, sampled: list[int]) -> torch.Tensor:
         """Masked float32 copy of (n, vocab) ``logits`` (see the module docstring)."""
-        masked = logits.float().clone()
+        return self.mask(logits.float().clone(), sampled)
+
+    def mask(self, logits: torch.Tensor, sampled: list[int]) -> torch.Tensor:
+        """``apply`` in place, for a caller that owns ``logits`` and needs only the masked
+        ones (the hot paths: a copy costs half a millisecond per verification). Returns them,
+        as float32 (a copy only when they were not float32)."""
+        masked = logits if logits.dtype == torch.float32 else logits.float()
         for logit_filter in self.filters:
             logit_filter.apply(masked, sampled)
         return masked
 
     def argmax(self, logits: torch.Tensor, sampled: list[int]) -> list[int]:
         """Greedy choice of each row."""
-        return self.apply(logits, sampled).argmax(dim=-1).tolist()
+        return argmax_rows(self.apply(logits, sampled))
+
+
+# The token choice runs once per draft step and per verification, on rows of 51,865 logits.
+# PyTorch's argmax over such a row costs ~90 us on this CPU, NumPy's ~4 (a view, no copy);
+# both return the first maximum, NaN counting as the largest.
+
+
+def argmax_rows(logits: torch.Tensor) -> list[int]:
+    """``logits.argmax(dim=-1).tolist()`` for CPU float (n, vocab) logits, faster."""
+    return logits.numpy().argmax(axis=-1).tolist()
+
+
+def top_margins(logits: torch.Tensor, choices: list[int]) -> list[float]:
+    """Per row, the best logit minus the second best (``topk(2)``'s gap; 0 for a tie), given
+    each row's ``argmax_rows`` choice. The rows are left as they were."""
+    values = logits.numpy()
+    margins = []
+    for row, choice in enumerate(choices):
+        best = float(values[row, choice])
+        values[row, choice] = -np.inf
+        margins.append(best - float(values[row].max()))
+        values[row, choice] = best
+    return margins
 
 
 def timestamp_begin(bundle: WhisperBundle) -> int:

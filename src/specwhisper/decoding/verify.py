@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from .lean_decoder import LeanDecoder
-from .logit_filters import LogitFilters
+from .logit_filters import LogitFilters, argmax_rows, top_margins
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,12 @@ def decide(
     """What the main model keeps of ``proposal``, from its (len(draft) + 1, vocab) logits at
     the positions after ``sampled`` (this window's tokens so far) and after each draft token."""
     draft = proposal.tokens
-    filtered = filters.apply(logits, sampled + draft)
+    filtered = filters.mask(logits, sampled + draft)
     margin = float("inf")
     if sampling is None:
-        new_tokens, accepted = _accept_greedy(filtered, draft, eot)
-        top = filtered[: len(new_tokens)].topk(2, dim=-1).values
-        margin = float((top[:, 0] - top[:, 1]).min())
+        choices = argmax_rows(filtered)
+        new_tokens, accepted = _accept_greedy(choices, draft, eot)
+        margin = min(top_margins(filtered, choices[: len(new_tokens)]))
     else:
         new_tokens, accepted = _accept_sampled(filtered, proposal, eot, sampling)
     logprobs = torch.log_softmax(filtered[: len(new_tokens)], dim=-1)
@@ -132,8 +132,7 @@ def verify(
     return verdict
 
 
-def _accept_greedy(filtered: torch.Tensor, draft: list[int], eot: int) -> tuple[list[int], int]:
-    choices = filtered.argmax(dim=-1).tolist()
+def _accept_greedy(choices: list[int], draft: list[int], eot: int) -> tuple[list[int], int]:
     accepted = 0
     while accepted < len(draft) and draft[accepted] == choices[accepted]:
         accepted += 1

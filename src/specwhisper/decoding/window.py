@@ -320,7 +320,7 @@ def score_tokens(
         logits = logits[1:]
     total = 0.0
     if target:
-        logprobs = torch.log_softmax(filters.apply(logits, target[:-1]), dim=-1)
+        logprobs = torch.log_softmax(filters.mask(logits, target[:-1]), dim=-1)
         total = float(sum(logprobs[i, t] for i, t in enumerate(target)))
     decoder.crop(len(prompt.tokens) - 1)
     return SearchResult(tokens, total, no_speech)

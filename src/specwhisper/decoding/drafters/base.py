@@ -15,7 +15,7 @@ import torch
 
 from ..kv_decoder import CachedDecoder, CrossKV
 from ..lean_decoder import LeanDecoder
-from ..logit_filters import LogitFilters
+from ..logit_filters import LogitFilters, argmax_rows
 from ..options import TranscribeOptions
 from ..verify import NO_PROPOSAL, Proposal, Sampling
 
@@ -121,9 +121,9 @@ class DraftModelSession:
         while len(drafted) < k:
             logits = self.decoder.forward(pending, [len(pending) - 1])
             self.fed.extend(pending)
-            filtered = self.filters.apply(logits, sampled + drafted)
+            filtered = self.filters.mask(logits, sampled + drafted)
             if sampling is None:
-                token = int(filtered[0].argmax())
+                token = argmax_rows(filtered)[0]
             else:
                 q = sampling.distribution(filtered)[0]
                 token = sampling.draw(q)
@@ -195,7 +195,7 @@ class ModelBatchDraft:
                     self.decoder.crop_row(position, len(self.fed[row]))
                     continue
                 prefix = sampled[position] + drafted[position]
-                token = int(self.filters.apply(logits[position], prefix)[0].argmax())
+                token = argmax_rows(self.filters.mask(logits[position], prefix))[0]
                 drafted[position].append(token)
                 if token == self.eot or len(drafted[position]) >= ks[position]:
                     drafting[position] = False
