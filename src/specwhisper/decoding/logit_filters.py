@@ -130,8 +130,11 @@ class LogitFilters:
         ones (the hot paths: a copy costs half a millisecond per verification). Returns them,
         as float32 (a copy only when they were not float32)."""
         masked = logits if logits.dtype == torch.float32 else logits.float()
-        for logit_filter in self.filters:
-            logit_filter.apply(masked, sampled)
+        # Decoders return inference tensors, which PyTorch lets one change in place only in
+        # inference mode (a caller stepping a draft by hand, as the notebook does, is not).
+        with torch.inference_mode():
+            for logit_filter in self.filters:
+                logit_filter.apply(masked, sampled)
         return masked
 
     def argmax(self, logits: torch.Tensor, sampled: list[int]) -> list[int]:
