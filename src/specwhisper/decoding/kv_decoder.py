@@ -51,12 +51,14 @@ def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor
     """(n, d) hidden states -> (n, vocab) logits, as ``F.linear(hidden, weight)``.
 
     Why not ``F.linear`` on the CPU: the ~51k x d float32 output matrix (106 MB for base) is
-    larger than the caches, and for the few rows of a decoder step or a verification
-    (1-9) the plain matrix product re-reads or re-packs it: about 10 ms per call for base,
-    where reading it once takes under 5. A copy packed once in oneDNN's blocked layout
-    (``packed_output_layer``) reads it once: 4.5 ms for 1 row, 5.5 for 5, 6.3 for 8, measured
-    with cold caches. The numbers differ from ``F.linear``'s by float32 rounding (~1e-4), as
-    any two matrix kernels do; plain decoding and verification both come through here.
+    larger than what stays cached between steps, and for the few rows of a decoder step or a
+    verification (1-9) the plain matrix products re-pack or re-read it: 7-11 ms per call for
+    base, where one read takes ~3.5. A copy packed once in oneDNN's blocked layout
+    (``packed_output_layer``) is read once: 2.1x faster than the old ``weight @ hidden.T`` for
+    1-2 rows, 1.5-1.7x for 5-9, and no slower up to 72 rows (``scripts/output_layer_bench.py``,
+    cold caches, ``bench/results/output-layer``). The numbers differ from ``F.linear``'s by float32
+    rounding (~1e-4), as any two matrix kernels do; plain decoding and verification both come
+    through here.
     A GPU has no such trap: there it is ``F.linear``.
     """
     if hidden.is_cuda or weight.dtype != torch.float32 or hidden.dtype != torch.float32:
