@@ -74,7 +74,7 @@ def project_to_vocab(weight: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor
 _PACKED_ROWS_HINT = 8
 # id(weight) -> packed copy; a tensor cannot key a WeakKeyDictionary (its == is elementwise),
 # so a finalizer drops the copy when the weight goes.
-_packed: dict[int, torch.Tensor] = {}
+_packed: dict[int, torch.Tensor | None] = {}
 _packed_lock = threading.Lock()
 
 
@@ -85,13 +85,18 @@ def packed_output_layer(weight: torch.Tensor) -> torch.Tensor | None:
         return None
     key = id(weight)
     with _packed_lock:
-        packed = _packed.get(key)
-        if packed is None:
-            with torch.inference_mode():
-                packed = torch.ops.mkldnn._reorder_linear_weight(weight, _PACKED_ROWS_HINT)
+        if key not in _packed:
+            try:
+                with torch.inference_mode():
+                    packed = torch.ops.mkldnn._reorder_linear_weight(weight, _PACKED_ROWS_HINT)
+                    # One call proves the build can run it (a private operator: some CPU
+                    # builds may lack a kernel for it); F.linear serves if not.
+                    torch.ops.mkldnn._linear_pointwise(weight[:1], packed, None, "none", [], "")
+            except (RuntimeError, NotImplementedError):
+                packed = None
             _packed[key] = packed
             weakref.finalize(weight, _packed.pop, key, None)
-        return packed
+        return _packed[key]
 
 
 CrossKV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: (1, heads, frames, head_dim) x 2
