@@ -72,7 +72,13 @@ def _segments(
     # in the batch come free and decoded with continuous batching, their segments handed out
     # in order.
     scheduler = Scheduler(
-        transcriber, audio_chunks, options, None, options.batch_size, lambda _: should_stop, True
+        transcriber,
+        audio_chunks,
+        options,
+        None,
+        options.batch_size,
+        lambda _: should_stop,
+        whole=True,
     )
     next_id = 0
     for index, result in scheduler.results():

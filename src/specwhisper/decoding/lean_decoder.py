@@ -102,6 +102,16 @@ def _norm(layer_norm: nn.LayerNorm) -> Callable[[torch.Tensor], torch.Tensor]:
     return lambda x: F.layer_norm(x, shape, weight, bias, eps)
 
 
+def _output_projection(output_layer: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    """(n, d) hidden states -> (n, vocab) CPU logits: a float layer through
+    ``project_to_vocab`` (its packed copy), anything else (a dynamically quantized linear, CPU
+    only) directly."""
+    if isinstance(output_layer, nn.Linear) and isinstance(output_layer.weight, torch.Tensor):
+        weight = output_layer.weight
+        return lambda hidden: on_cpu(project_to_vocab(weight, hidden))
+    return direct_call(output_layer)
+
+
 @dataclass(frozen=True)
 class _LayerCalls:
     """One decoder layer's operations, looked up once (see ``direct_call``)."""
@@ -171,7 +181,7 @@ class LeanDecoder:
         # bit for bit what it gives that row decoded alone. Float models skip this (cost).
         self.row_invariant = bool(getattr(model, "row_invariant", False))
         self.output_layer = model.proj_out
-        self.quantized_output = direct_call(self.output_layer)
+        self._project = _output_projection(self.output_layer)
         self.cross_dtype = cross_dtype
         layers = range(len(self.decoder.layers))
 
@@ -372,9 +382,3 @@ class LeanDecoder:
             attn_mask=mask,
             scale=1.0,  # the query is already scaled, as in transformers
         )
-
-    def _project(self, hidden: torch.Tensor) -> torch.Tensor:
-        weight = getattr(self.output_layer, "weight", None)
-        if isinstance(weight, torch.Tensor) and isinstance(self.output_layer, nn.Linear):
-            return on_cpu(project_to_vocab(weight, hidden))
-        return self.quantized_output(hidden)  # e.g. a dynamically quantized linear (CPU only)

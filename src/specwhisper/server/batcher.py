@@ -215,8 +215,9 @@ class Batcher:
             await anyio.to_thread.run_sync(work, limiter=admission.threads)
         except Exception as error:  # the run failed: every entry not answered gets the error
             await asyncio.sleep(0)  # let the deliveries already scheduled land first
-            # The batch's own entries too: a run may fail before it read any of them.
-            for entry in [*batch, *(e for e in entries if e not in batch)]:
+            # The batch's own entries too: a run may fail before it read any of them. Joiners
+            # come after all of them in ``entries`` (the feed reads the batch first).
+            for entry in [*batch, *entries[len(batch) :]]:
                 if not entry.done.is_set():
                     deliver(entry, error)
         finally:
