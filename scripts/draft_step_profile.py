@@ -5,7 +5,8 @@ step), then the int8 output layer alone at full size and restricted to the first
 (the "smaller output layer" idea: byte-level BPE ids are roughly ordered by frequency), so
 that the gain of each idea can be bounded before it is built.
 
-    python scripts/draft_step_profile.py [--threads 2] > bench/results/draft-step/results.md
+    python scripts/draft_step_profile.py [--threads 2] [--kind weight-only|dynamic] \
+        > bench/results/draft-step/KIND.md
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from specwhisper.evaluation.datasets import DEFAULT_DEV_SET, load_dataset
 from specwhisper.features import log_mel
 from specwhisper.hardware import native_bf16
 from specwhisper.models.loading import load_model
+from specwhisper.models.weight_int8 import WeightOnlyInt8Linear
 
 STEPS = 100
 
@@ -42,11 +44,20 @@ def per_call_ms(function, calls: int = 300) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--kind",
+        choices=("auto", "weight-only", "dynamic"),
+        default="auto",
+        help="the draft's int8: weight-only (models.weight_int8), PyTorch's dynamic int8, or "
+        "auto (what self-int8 uses here)",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
     base = load_model("base", "cpu")
-    draft = quantized_decoder(base)
+    weight_only = None if args.kind == "auto" else args.kind == "weight-only"
+    draft = quantized_decoder(base, weight_only=weight_only)
+    kind = "weight-only" if isinstance(draft.proj_out, WeightOnlyInt8Linear) else "dynamic"
     clip = load_dataset(DEFAULT_DEV_SET, samples=1)[0]
     with torch.inference_mode():
         encoder_out = encode(base.model, log_mel(load_audio(clip.audio_path), base))
@@ -68,7 +79,8 @@ def main() -> None:
             decoder.forward([500 + token])
     rows = sorted(profiled.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     print(
-        f"# One self-int8 draft step of base ({args.threads} threads, cross-attention in "
+        f"# One self-int8 draft step of base ({kind} int8, {args.threads} threads, "
+        f"cross-attention in "
         f"{str(cross_dtype).removeprefix('torch.')})\n"
     )
     print(
@@ -86,18 +98,27 @@ def main() -> None:
     print(f"| all operators | {total:.3f} | |")
     print(
         f"\nOutside the operators (Python, dispatch; step minus all operators, the profiler "
-        f"adds its own cost to the latter): {step_ms - total:.2f} ms\n"
+        f"adds its own cost to the latter): {step_ms - total:.2f} ms"
+        + (
+            "; the weight-only int8 kernel (kernels.int8_linear) runs outside PyTorch's "
+            "operators, so its time is counted here.\n"
+            if kind == "weight-only"
+            else "\n"
+        )
     )
     x = torch.randn(1, base.model.config.d_model)
     print("| int8 output layer over | ms per row |")
     print("|---|---|")
     full = per_call_ms(lambda: draft.proj_out(x))
-    print(f"| all {draft.proj_out.weight().shape[0]} ids | {full:.3f} |")
+    vocabulary = base.model.config.vocab_size
+    print(f"| all {vocabulary} ids | {full:.3f} |")
     weight = base.model.proj_out.weight.detach()
     for size in (8192, 16384, 24576):
         layer = torch.nn.Linear(weight.shape[1], size, bias=False)
         layer.weight = torch.nn.Parameter(weight[:size].clone(), requires_grad=False)
-        small = quantized_copy(torch.nn.Sequential(layer), lean=False)[0]
+        small = quantized_copy(
+            torch.nn.Sequential(layer), lean=False, weight_only=kind == "weight-only"
+        )[0]
         print(f"| the first {size} ids | {per_call_ms(lambda s=small: s(x)):.3f} |")
 
 

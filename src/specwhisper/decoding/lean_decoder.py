@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.devices import module_device, on_cpu
+from ..models.weight_int8 import WeightOnlyInt8Linear
 from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 
 # Cache slots past the decoder's last position: a padded row may write a few keys/values there
@@ -73,8 +74,9 @@ def direct_call(linear: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
 
     A draft step of ``base`` makes some 40 linear calls on one token each, and going through
     ``nn.Module.__call__`` (hooks, attribute lookups) costs about as much as a small int8
-    product itself. Plain and dynamically quantized int8 linears call their kernel directly;
-    anything else (e.g. ``models.int8``'s row-wise layers) keeps its own forward.
+    product itself. Plain and dynamically quantized int8 linears call their kernel directly,
+    weight-only int8 ones their forward; anything else (e.g. ``models.int8``'s row-wise
+    layers) keeps its own forward.
     """
     if type(linear) is nn.Linear:
         weight, bias = linear.weight, linear.bias
@@ -89,6 +91,8 @@ def direct_call(linear: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
         # The overload itself: the packet's __call__ spends ~15 us per call in Python checks.
         kernel = torch.ops.quantized.linear_dynamic.default
         return lambda x: kernel(x, packed, True)  # reduce_range, as the module's forward
+    if type(linear) is WeightOnlyInt8Linear:
+        return linear.forward
     return linear
 
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ...hardware import native_bf16
+from ...models import weight_int8
 from ...models.loading import WhisperBundle
 from ..lean_decoder import LeanDecoder, fuse_decoder
 from ..logit_filters import build_filters
@@ -35,26 +36,35 @@ class _DecoderOnly(nn.Module):
         self.proj_out = proj_out
 
 
-def quantized_copy(module: nn.Module, lean: bool = True) -> nn.Module:
-    """An int8 (dynamic) copy of every linear layer in ``module``; the original is untouched.
+def quantized_copy(module: nn.Module, lean: bool = True, weight_only: bool = False) -> nn.Module:
+    """An int8 copy of every linear layer in ``module``; the original is untouched.
     ``lean``: a decoder's self-attention projections are fused first
     (``lean_decoder.fuse_qkv``) and the separate ones dropped from the copy, which only the lean
-    decoder can then run; False keeps transformers' modules whole (for its own generate())."""
+    decoder can then run; False keeps transformers' modules whole (for its own generate()).
+    ``weight_only``: int8 weights with near-float activations (``models.weight_int8``) instead
+    of PyTorch's dynamic int8, which also rounds the activations to 7 bits."""
     module = copy.deepcopy(module).eval()
     decoder = getattr(getattr(module, "model", None), "decoder", None) if lean else None
     if decoder is not None:
         fuse_decoder(decoder)
+        for layer in decoder.layers:  # the fused projection replaces them
+            for name in ("q_proj", "k_proj", "v_proj"):
+                setattr(layer.self_attn, name, nn.Identity())
+    if weight_only:
+        weight_int8.weight_only_int8(module)
+        return module
     with warnings.catch_warnings():
         # torch.ao's eager quantization is deprecated in favour of torchao, but it is what the
         # pinned torch ships, and it is fast: keep the warnings out of users' output.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        quantized = torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
-    if decoder is not None:
-        for layer in quantized.model.decoder.layers:
-            for name in ("q_proj", "k_proj", "v_proj"):
-                setattr(layer.self_attn, name, nn.Identity())
-    return quantized
+        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
+
+
+def draft_weight_only() -> bool:
+    """Whether int8 drafts here are weight-only (``models.weight_int8``): where its kernel
+    builds and runs (AVX512-VNNI and a C compiler); elsewhere PyTorch's dynamic int8."""
+    return weight_int8.available()
 
 
 # One int8 copy per float model and kind, shared by every drafter built from it in a process
@@ -73,18 +83,22 @@ def shared_int8(model: nn.Module, kind: str, build) -> nn.Module:
         return made[kind]
 
 
-def quantized_decoder(main: WhisperBundle) -> nn.Module:
-    """An int8 copy of the main decoder and output layer (one per process); the fp32 original
-    is left untouched."""
+def quantized_decoder(main: WhisperBundle, weight_only: bool | None = None) -> nn.Module:
+    """An int8 copy of the main decoder and output layer (one per process and kind); the fp32
+    original is left untouched. ``weight_only``: see ``quantized_copy``; by default where the
+    processor has bfloat16 arithmetic (``draft_weight_only``)."""
+    if weight_only is None:
+        weight_only = draft_weight_only()
 
     def build() -> nn.Module:
         # Only the decoder is copied: the encoder output comes from the main model.
         config = main.model.config
         proj_out = nn.Linear(config.d_model, config.vocab_size, bias=False)
         proj_out.weight = main.model.proj_out.weight
-        return quantized_copy(_DecoderOnly(main.model.model.decoder, proj_out))
+        decoder = _DecoderOnly(main.model.model.decoder, proj_out)
+        return quantized_copy(decoder, weight_only=weight_only)
 
-    return shared_int8(main.model, "decoder", build)
+    return shared_int8(main.model, "decoder-weight-only" if weight_only else "decoder", build)
 
 
 class SelfInt8Drafter:

@@ -1,0 +1,154 @@
+"""Small native kernels, compiled on first use with the system C compiler.
+
+``int8_linear``: float32 rows times an int8 weight (one scale per output channel), with each row
+rounded to int16 rather than PyTorch's 7-bit dynamic int8 (see ``int8_linear.c``). It needs an
+x86-64 processor with AVX512-VNNI and a C compiler (``$CC``, default ``cc``); ``available()``
+says whether both are there, and callers use PyTorch's kernels otherwise. The shared library
+is cached under ``$SPECWHISPER_CACHE`` (default ``~/.cache/specwhisper``), named by a hash of
+its source and flags, so a changed source is rebuilt.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import torch
+
+from ..hardware import cpu_flags
+
+_SOURCE = Path(__file__).with_name("int8_linear.c")
+_FLAGS = [
+    "-O3",
+    "-fopenmp",
+    "-mavx512f",
+    "-mavx512bw",
+    "-mavx512vl",
+    "-mavx512vnni",
+    "-fPIC",
+    "-shared",
+]
+_LIBS = ["-lm"]
+_NEEDED_CPU = {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"}
+
+_lock = threading.Lock()
+_function = None
+_failure: str | None = None
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SPECWHISPER_CACHE") or Path.home() / ".cache" / "specwhisper"
+    return Path(root) / "kernels"
+
+
+def _build() -> Path:
+    """The compiled library (built now if this source and these flags were never built)."""
+    compiler = os.environ.get("CC", "cc")
+    if shutil.which(compiler) is None:
+        raise RuntimeError(f"no C compiler {compiler!r} (set CC)")
+    digest = hashlib.sha256(_SOURCE.read_bytes() + " ".join(_FLAGS).encode()).hexdigest()[:16]
+    target = cache_dir() / f"int8_linear-{digest}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Built under a temporary name and renamed: another process may be building it too.
+    handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(handle)
+    command = [compiler, *_FLAGS, "-o", partial, str(_SOURCE), *_LIBS]
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+        os.replace(partial, target)
+    except subprocess.CalledProcessError as error:
+        raise RuntimeError(f"{' '.join(command)} failed: {error.stderr.strip()[-500:]}") from None
+    finally:
+        Path(partial).unlink(missing_ok=True)
+    return target
+
+
+def _load():
+    global _function, _failure
+    with _lock:
+        if _function is not None or _failure is not None:
+            return _function
+        missing = _NEEDED_CPU - cpu_flags()
+        if missing:
+            _failure = f"the processor lacks {', '.join(sorted(missing))}"
+            return None
+        try:
+            library = ctypes.CDLL(str(_build()))
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            _failure = str(error)
+            return None
+        function = library.sw_int8_linear
+        function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 4
+        function.restype = ctypes.c_int
+        _function = function
+        return _function
+
+
+def available() -> bool:
+    """Whether ``int8_linear`` runs here (builds the kernel on first call)."""
+    return _load() is not None
+
+
+def unavailable_reason() -> str | None:
+    """Why ``available()`` is False (None when it is True or was not asked yet)."""
+    _load()
+    return _failure
+
+
+def int8_linear(
+    rows: torch.Tensor, weight: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """(M, K) float32 rows x (N, K) int8 weight^T * (N,) float32 scale + bias -> (M, N).
+
+    K must be a multiple of 32; every tensor contiguous on the CPU (checked here, since the
+    kernel reads raw memory)."""
+    function = _load()
+    if function is None:
+        raise RuntimeError(f"the int8 kernel is unavailable: {_failure}")
+    count, width = rows.shape
+    outputs = weight.shape[0]
+    if (
+        rows.dtype != torch.float32
+        or weight.dtype != torch.int8
+        or scale.dtype != torch.float32
+        or weight.shape[1] != width
+        or scale.shape != (outputs,)
+        or (bias is not None and (bias.dtype != torch.float32 or bias.shape != (outputs,)))
+        or not all(t.is_contiguous() and t.device.type == "cpu" for t in (rows, weight, scale))
+    ):
+        raise ValueError("int8_linear: float32 (M, K) rows, int8 (N, K) weight, float32 scale")
+    return int8_linear_unchecked(rows, weight, scale, bias)
+
+
+def int8_linear_unchecked(
+    rows: torch.Tensor, weight: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None
+) -> torch.Tensor:
+    """``int8_linear`` without its checks, for callers that made the tensors themselves
+    (``models.weight_int8``): a draft step calls it ~40 times."""
+    function = _function or _load()
+    if function is None:
+        raise RuntimeError(f"the int8 kernel is unavailable: {_failure}")
+    count, width = rows.shape
+    out = torch.empty(count, weight.shape[0])
+    status = function(
+        rows.data_ptr(),
+        weight.data_ptr(),
+        scale.data_ptr(),
+        bias.data_ptr() if bias is not None else None,
+        out.data_ptr(),
+        count,
+        weight.shape[0],
+        width,
+        torch.get_num_threads(),
+    )
+    if status != 0:
+        raise ValueError(f"int8_linear: K = {width} is not a multiple of 32")
+    return out
