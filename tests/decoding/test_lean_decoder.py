@@ -64,15 +64,20 @@ def test_crop_rolls_back_to_an_earlier_position(tiny_en):
     assert torch.allclose(again, fresh[4:], atol=1e-5)
 
 
+def _teacher_forced(base, audio):
+    """A real clip's encoder output, main cross keys/values, prompt and main transcript."""
+    prompt = _prompt(base)
+    encoder_out = encode(base.model, log_mel(audio, base))
+    cross_kv = cross_key_values(base.model, encoder_out)
+    transcript = decode_window(base, audio, without_timestamps=True)[0].tokens
+    return encoder_out, cross_kv, prompt, transcript
+
+
 def test_shared_cross_kv_from_the_fp32_main(base, dev_set, dev_audio):
     """The int8 self-draft reading the main model's fp32 cross keys/values predicts the main
     model's own greedy transcript of a real clip (it is the same decoder, quantized)."""
-    audio = dev_audio[dev_set[0].id]
-    prompt = _prompt(base)
     with torch.inference_mode():
-        encoder_out = encode(base.model, log_mel(audio, base))
-        cross_kv = cross_key_values(base.model, encoder_out)
-        transcript = decode_window(base, audio, without_timestamps=True)[0].tokens
+        encoder_out, cross_kv, prompt, transcript = _teacher_forced(base, dev_audio[dev_set[0].id])
         sequence = prompt + transcript
         main_logits = CachedDecoder(base.model, encoder_out, cross_kv=cross_kv).forward(sequence)
         # Prefilled cross keys/values are exactly what the decoder would compute itself.
@@ -106,12 +111,8 @@ def test_weight_only_draft_is_closer_to_the_main_model_than_dynamic_int8(base, d
     """Why the self-draft is weight-only where it can be: on a real clip, teacher-forced on the
     main model's transcript, its logits stray less from the fp32 model's than those of
     PyTorch's dynamic int8 (7-bit activations), and it disagrees on no more tokens."""
-    audio = dev_audio[dev_set[1].id]
-    prompt = _prompt(base)
     with torch.inference_mode():
-        encoder_out = encode(base.model, log_mel(audio, base))
-        cross_kv = cross_key_values(base.model, encoder_out)
-        transcript = decode_window(base, audio, without_timestamps=True)[0].tokens
+        _, cross_kv, prompt, transcript = _teacher_forced(base, dev_audio[dev_set[1].id])
         sequence = prompt + transcript
         rows = slice(len(prompt) - 1, len(sequence) - 1)
         main = LeanDecoder(base.model, cross_kv=cross_kv).forward(sequence)[rows]

@@ -110,9 +110,6 @@ def int8_linear(
 
     K must be a multiple of 32; every tensor contiguous on the CPU (checked here, since the
     kernel reads raw memory)."""
-    function = _load()
-    if function is None:
-        raise RuntimeError(f"the int8 kernel is unavailable: {_failure}")
     count, width = rows.shape
     outputs = weight.shape[0]
     if (
@@ -149,6 +146,8 @@ def int8_linear_unchecked(
         width,
         torch.get_num_threads(),
     )
+    if status == -2:
+        raise MemoryError(f"int8_linear: no memory for {count} x {width} int16 rows")
     if status != 0:
         raise ValueError(f"int8_linear: K = {width} is not a multiple of 32")
     return out

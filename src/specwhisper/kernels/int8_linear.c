@@ -7,8 +7,8 @@
  * keeps about 15 bits of each activation: far closer to float32 than PyTorch's dynamic int8,
  * whose 7-bit activations cost a draft most of its disagreement with the main model.
  *
- * Built on first use by specwhisper.kernels (cc -fopenmp -mavx512vnni); callers fall back to PyTorch
- * kernels where it cannot be built or the processor lacks AVX512-VNNI.
+ * Built on first use by specwhisper.kernels (cc -fopenmp -mavx512vnni); callers fall back to
+ * PyTorch kernels where it cannot be built or the processor lacks AVX512-VNNI.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -81,22 +81,20 @@ static void run_block(const job_t *j, int m0, int mc) {
         for (int m = 0; m < mc; m++) pass_1_1(j, m0 + m, n);
 }
 
-static void *run(void *arg) {
-    const job_t *j = (const job_t *)arg;
+static void run(const job_t *j) {
     int m0 = 0;
     for (; m0 + 4 <= j->M; m0 += 4) run_block(j, m0, 4);
     if (j->M - m0 >= 2) { run_block(j, m0, 2); m0 += 2; }
     if (j->M - m0 == 1) run_block(j, m0, 1);
-    return NULL;
 }
 
-/* Returns 0, or -1 when K is not a multiple of 32 or memory runs out. */
+/* Returns 0; -1 when K is not a multiple of 32 (or M < 1), -2 when memory runs out. */
 int sw_int8_linear(const float *x, const int8_t *w, const float *scale, const float *bias,
                    float *y, int M, int N, int K, int threads) {
     if (K % 32 != 0 || M < 1) return -1;
     int16_t *xq = aligned_alloc(64, ((size_t)M * K * sizeof(int16_t) + 63) / 64 * 64);
     float *xs = malloc((size_t)M * sizeof(float));
-    if (!xq || !xs) { free(xq); free(xs); return -1; }
+    if (!xq || !xs) { free(xq); free(xs); return -2; }
     /* |sum| <= 127 * qmax * K must stay below 2^31. */
     double bound = 2147483647.0 / (127.0 * (double)K);
     float qmax = bound < 32767.0 ? (float)floor(bound) : 32767.0f;

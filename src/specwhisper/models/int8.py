@@ -25,6 +25,7 @@ from torch import nn
 
 from ..decoding.lean_decoder import fuse_decoder
 from .loading import WhisperBundle
+from .weight_int8 import replace_linears
 
 COMPUTE_TYPES = ("float32", "int8")
 
@@ -55,15 +56,6 @@ class RowwiseInt8Linear(nn.Module):
         return out.reshape(*shape[:-1], self.out_features)
 
 
-def _rowwise(module: nn.Module) -> None:
-    """Replace every nn.Linear under ``module`` by a RowwiseInt8Linear, in place."""
-    for name, child in list(module.named_children()):
-        if isinstance(child, nn.Linear):
-            setattr(module, name, RowwiseInt8Linear(child))
-        else:
-            _rowwise(child)
-
-
 _cache: dict[str, WhisperBundle] = {}
 _lock = threading.Lock()
 
@@ -77,10 +69,10 @@ def int8_bundle(bundle: WhisperBundle) -> WhisperBundle:
             model = copy.deepcopy(bundle.model).eval()
             decoder = model.model.decoder
             fuse_decoder(decoder)  # the lean decoder's fused q/k/v, before quantizing
-            _rowwise(model.model.encoder)
+            replace_linears(model.model.encoder, RowwiseInt8Linear)
             # Every decoder linear, the fused and the separate q/k/v alike (beam search runs
             # transformers' own modules, which call the separate ones).
-            _rowwise(decoder)
+            replace_linears(decoder, RowwiseInt8Linear)
             # proj_out shares its weight with the token embedding, which stays float.
             model.proj_out = RowwiseInt8Linear(bundle.model.proj_out)
             model.row_invariant = True  # read by LeanDecoder: attention row by row

@@ -16,6 +16,8 @@ float32.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -77,10 +79,15 @@ class WeightOnlyInt8Linear(nn.Module):
         return out.view(*shape[:-1], self.out_features)
 
 
-def weight_only_int8(module: nn.Module) -> None:
-    """Replace every nn.Linear under ``module`` by a WeightOnlyInt8Linear, in place."""
+def replace_linears(module: nn.Module, make: Callable[[nn.Linear], nn.Module]) -> None:
+    """Replace every nn.Linear under ``module`` by ``make(linear)``, in place."""
     for name, child in list(module.named_children()):
         if isinstance(child, nn.Linear):
-            setattr(module, name, WeightOnlyInt8Linear(child))
+            setattr(module, name, make(child))
         else:
-            weight_only_int8(child)
+            replace_linears(child, make)
+
+
+def weight_only_int8(module: nn.Module) -> None:
+    """Replace every nn.Linear under ``module`` by a WeightOnlyInt8Linear, in place."""
+    replace_linears(module, WeightOnlyInt8Linear)

@@ -61,12 +61,6 @@ def quantized_copy(module: nn.Module, lean: bool = True, weight_only: bool = Fal
         return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8)
 
 
-def draft_weight_only() -> bool:
-    """Whether int8 drafts here are weight-only (``models.weight_int8``): where its kernel
-    builds and runs (AVX512-VNNI and a C compiler); elsewhere PyTorch's dynamic int8."""
-    return weight_int8.available()
-
-
 # One int8 copy per float model and kind, shared by every drafter built from it in a process
 # (a benchmark's configurations, a server's transcribers): the copies are only read, and each
 # costs a few hundred MB. Keyed weakly: a model that is dropped takes its copies with it.
@@ -85,10 +79,10 @@ def shared_int8(model: nn.Module, kind: str, build) -> nn.Module:
 
 def quantized_decoder(main: WhisperBundle, weight_only: bool | None = None) -> nn.Module:
     """An int8 copy of the main decoder and output layer (one per process and kind); the fp32
-    original is left untouched. ``weight_only``: see ``quantized_copy``; by default where the
-    processor has bfloat16 arithmetic (``draft_weight_only``)."""
+    original is left untouched. ``weight_only``: see ``quantized_copy``; by default where its
+    kernel builds and runs (AVX512-VNNI and a C compiler), else PyTorch's dynamic int8."""
     if weight_only is None:
-        weight_only = draft_weight_only()
+        weight_only = weight_int8.available()
 
     def build() -> nn.Module:
         # Only the decoder is copied: the encoder output comes from the main model.
