@@ -15,6 +15,7 @@ from specwhisper.decoding.kv_decoder import (
 )
 from specwhisper.decoding.lean_decoder import LeanDecoder
 from specwhisper.features import log_mel
+from specwhisper.hardware import native_bf16
 from specwhisper.models import weight_int8
 
 TOKENS = [440, 1029, 257, 1500, 13, 286, 50, 9]
@@ -128,3 +129,27 @@ def test_weight_only_draft_is_closer_to_the_main_model_than_dynamic_int8(base, d
     }
     assert deviation[True] < deviation[False], deviation
     assert misses[True] <= misses[False], misses
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not weight_int8.available(), reason="int8 kernel unavailable")
+def test_native_draft_steps_predict_as_the_pytorch_draft_does(base, dev_set, dev_audio):
+    """The self-draft's one-token steps run natively (``native_step``): on a real clip,
+    teacher-forced one token at a time on the main model's transcript, they pick the main
+    model's token at least as often as the same draft on PyTorch's operators (less one)."""
+    cross_dtype = torch.bfloat16 if native_bf16() else torch.float32
+    with torch.inference_mode():
+        _, cross_kv, prompt, transcript = _teacher_forced(base, dev_audio[dev_set[2].id])
+        sequence = prompt + transcript
+        main = LeanDecoder(base.model, cross_kv=cross_kv).forward(sequence)
+        main_top = main[len(prompt) - 1 : -1].argmax(-1)
+        hits = {}
+        for native in (True, False):
+            draft = LeanDecoder(quantized_decoder(base), cross_kv=cross_kv, cross_dtype=cross_dtype)
+            draft._native_checked = not native  # True: as if native_step did not apply
+            logits = [draft.forward(prompt)[-1:]]
+            logits += [draft.forward([token]) for token in transcript[:-1]]
+            assert (draft._native is not None) == native
+            hits[native] = (torch.cat(logits).argmax(-1) == main_top).sum().item()
+    assert hits[True] >= hits[False] - 1, hits
+    assert hits[True] >= 0.9 * len(transcript), (hits, len(transcript))

@@ -26,6 +26,7 @@ from torch import nn
 
 from ..models.devices import module_device, on_cpu
 from ..models.weight_int8 import WeightOnlyInt8Linear
+from . import native_step
 from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 
 # Cache slots past the decoder's last position: a padded row may write a few keys/values there
@@ -200,6 +201,10 @@ class LeanDecoder:
         self.width = self.heads * self.head_dim
         self.max_positions = self.decoder.embed_positions.weight.shape[0]
         self.lengths = [0] * len(cross_kvs)
+        # The one-token step in one native call where the weights allow (``native_step``):
+        # built on the first such step, dropped when the buffers it points into are replaced.
+        self._native: native_step.NativeStep | None = None
+        self._native_checked = False
         if not cross_kvs:  # no rows yet: ``add_row`` brings them
             self.cross_kv, self.keys, self.values = [], [], []
             return
@@ -250,6 +255,7 @@ class LeanDecoder:
             self.keys = [torch.cat(pair) for pair in zip(self.keys, row.keys, strict=True)]
             self.values = [torch.cat(pair) for pair in zip(self.values, row.values, strict=True)]
         self.lengths.append(row.length)
+        self._forget_native()
         return logits
 
     def keep(self, rows: list[int]) -> None:
@@ -264,6 +270,28 @@ class LeanDecoder:
         self.values = [values[index] for values in self.values]
         self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
         self.lengths = [self.lengths[row] for row in rows]
+        self._forget_native()
+
+    def _forget_native(self) -> None:
+        self._native, self._native_checked = None, False
+
+    def _native_step(self) -> native_step.NativeStep | None:
+        if not self._native_checked:
+            self._native_checked = True
+            if len(self.lengths) == 1:
+                self._native = native_step.table_for(
+                    self.decoder, self.keys, self.values, self.cross_kv
+                )
+        return self._native
+
+    def _one_token(self, step: native_step.NativeStep, token: int, wanted) -> torch.Tensor:
+        """``forward_rows`` for one token of the only row, through the native step."""
+        position = self.lengths[0]
+        hidden = self.decoder.embed_tokens.weight[token] * self.embed_scale
+        hidden = (hidden + self.decoder.embed_positions.weight[position]).contiguous()
+        step(hidden, position)
+        self.lengths[0] = position + 1
+        return self._project(self.final_norm(hidden.view(1, -1)))[list(wanted)]
 
     def _heads(self, states: torch.Tensor) -> torch.Tensor:
         """(B, n, heads * head_dim) -> (B, heads, n, head_dim)."""
@@ -281,6 +309,10 @@ class LeanDecoder:
                 raise ValueError(
                     f"the decoder has {self.max_positions} positions, not {start + len(feed)}"
                 )
+        if rows == 1 and longest == 1:
+            step = self._native_step()
+            if step is not None:
+                return [self._one_token(step, feeds[0][0], wanted[0])]
         if rows == 1:
             single = len(feeds[0]) == 1
             ids = torch.tensor([feeds[0]], dtype=torch.long, device=device)

@@ -1,11 +1,13 @@
 """Small native kernels, compiled on first use with the system C compiler.
 
 ``int8_linear``: float32 rows times an int8 weight (one scale per output channel), with each row
-rounded to int16 rather than PyTorch's 7-bit dynamic int8 (see ``int8_linear.c``). It needs an
-x86-64 processor with AVX512-VNNI and a C compiler (``$CC``, default ``cc``); ``available()``
-says whether both are there, and callers use PyTorch's kernels otherwise. The shared library
-is cached under ``$SPECWHISPER_CACHE`` (default ``~/.cache/specwhisper``), named by a hash of
-its source and flags, so a changed source is rebuilt.
+rounded to int16 rather than PyTorch's 7-bit dynamic int8 (see ``int8_linear.c``).
+``decoder_step``: one whole decoder step of a weight-only int8 draft for one token
+(``decoder_step.c``; ``decoding.native_step`` builds its table). Both need an x86-64 processor
+with AVX512-VNNI and a C compiler (``$CC``, default ``cc``); ``available()`` says whether both are
+there, and callers use PyTorch's kernels otherwise. The shared library is cached under
+``$SPECWHISPER_CACHE`` (default ``~/.cache/specwhisper``), named by a hash of its sources and
+flags, so a changed source is rebuilt.
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..hardware import cpu_flags
 
-_SOURCE = Path(__file__).with_name("int8_linear.c")
+_SOURCES = [Path(__file__).with_name(name) for name in ("int8_linear.c", "decoder_step.c")]
 _FLAGS = [
     "-O3",
     "-fopenmp",
@@ -39,6 +42,7 @@ _NEEDED_CPU = {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"}
 
 _lock = threading.Lock()
 _function = None
+_step_function = None
 _failure: str | None = None
 
 
@@ -52,15 +56,15 @@ def _build() -> Path:
     compiler = os.environ.get("CC", "cc")
     if shutil.which(compiler) is None:
         raise RuntimeError(f"no C compiler {compiler!r} (set CC)")
-    digest = hashlib.sha256(_SOURCE.read_bytes() + " ".join(_FLAGS).encode()).hexdigest()[:16]
-    target = cache_dir() / f"int8_linear-{digest}.so"
+    text = b"".join(source.read_bytes() for source in _SOURCES) + " ".join(_FLAGS).encode()
+    target = cache_dir() / f"specwhisper-kernels-{hashlib.sha256(text).hexdigest()[:16]}.so"
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # Built under a temporary name and renamed: another process may be building it too.
     handle, partial = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(handle)
-    command = [compiler, *_FLAGS, "-o", partial, str(_SOURCE), *_LIBS]
+    command = [compiler, *_FLAGS, "-o", partial, *map(str, _SOURCES), *_LIBS]
     try:
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
         os.replace(partial, target)
@@ -72,7 +76,7 @@ def _build() -> Path:
 
 
 def _load():
-    global _function, _failure
+    global _function, _step_function, _failure
     with _lock:
         if _function is not None or _failure is not None:
             return _function
@@ -88,7 +92,11 @@ def _load():
         function = library.sw_int8_linear
         function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 4
         function.restype = ctypes.c_int
-        _function = function
+        step = library.sw_decoder_step
+        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 8, ctypes.c_float, ctypes.c_float]
+        step.argtypes += [ctypes.c_void_p, ctypes.c_int]
+        step.restype = ctypes.c_int
+        _function, _step_function = function, step
         return _function
 
 
@@ -151,3 +159,46 @@ def int8_linear_unchecked(
     if status != 0:
         raise ValueError(f"int8_linear: K = {width} is not a multiple of 32")
     return out
+
+
+@dataclass(frozen=True)
+class StepShape:
+    """What ``decoder_step`` needs to know of a decoder besides its pointer table."""
+
+    layers: int
+    width: int  # d_model
+    heads: int
+    ffn: int  # the feed-forward layer's inner width
+    cache: int  # self-attention slots per head in the cache buffers
+    frames: int  # cross-attention keys per head
+    cross_bf16: bool  # cross-attention keys/values in bfloat16 (else float32)
+    eps: float  # the layer norms' epsilon
+    scaling: float  # query scaling (head_dim ** -0.5)
+
+
+def decoder_step(table: torch.Tensor, shape: StepShape, position: int, x: torch.Tensor) -> None:
+    """One decoder step for one token, in place: ``x`` (d_model float32, contiguous) holds the
+    token's embedding plus its position's and becomes the last layer's output. ``table``: the
+    int64 pointer table of ``decoding.native_step`` (which keeps every pointed-to tensor alive
+    and checks shapes, dtypes and contiguity: the C code reads raw memory)."""
+    if _step_function is None and _load() is None:
+        raise RuntimeError(f"the native kernels are unavailable: {_failure}")
+    status = _step_function(
+        table.data_ptr(),
+        shape.layers,
+        shape.width,
+        shape.heads,
+        shape.ffn,
+        shape.cache,
+        shape.frames,
+        int(shape.cross_bf16),
+        position,
+        shape.eps,
+        shape.scaling,
+        x.data_ptr(),
+        torch.get_num_threads(),
+    )
+    if status == -2:
+        raise MemoryError("decoder_step: out of memory")
+    if status != 0:
+        raise ValueError(f"decoder_step: unsupported shape {shape} at position {position}")

@@ -1,0 +1,144 @@
+"""A weight-only int8 draft's one-token step in one native call (``kernels.decoder_step``).
+
+Through PyTorch, a draft step of ``base`` is about a thousand small operations, and on a 2-core
+CPU their dispatch cost more than their arithmetic (``scripts/draft_step_profile.py``: half of
+the step outside any operator). The native step runs every layer in C on the same weights and
+the same cache buffers as ``LeanDecoder``, which keeps the prompt feeds, several-token feeds and
+cropping; it only takes over the one-token steps of a one-row decoder.
+
+It applies where every linear layer of the decoder is weight-only int8
+(``models.weight_int8``), the activation is exact GELU, and the kernels build here; elsewhere
+``table_for`` answers None and the decoder stays on PyTorch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .. import kernels
+from ..models.weight_int8 import WeightOnlyInt8Linear
+
+
+@dataclass(frozen=True)
+class _LayerWeights:
+    """One layer's tensors in ``decoder_step.c``'s table order (cache buffers excepted)."""
+
+    tensors: tuple[torch.Tensor | None, ...]
+
+    @classmethod
+    def of(cls, layer: nn.Module) -> _LayerWeights | None:
+        linears = (
+            layer.self_attn.lean_qkv,
+            layer.self_attn.out_proj,
+            layer.encoder_attn.q_proj,
+            layer.encoder_attn.out_proj,
+            layer.fc1,
+            layer.fc2,
+        )
+        norms = (
+            layer.self_attn_layer_norm,
+            layer.encoder_attn_layer_norm,
+            layer.final_layer_norm,
+        )
+        if not all(type(linear) is WeightOnlyInt8Linear for linear in linears):
+            return None
+        if not all(norm.weight is not None and norm.bias is not None for norm in norms):
+            return None
+
+        def linear(index: int) -> tuple:
+            module = linears[index]
+            return (module.weight, module.scale, module.bias)
+
+        def norm(index: int) -> tuple:
+            return (norms[index].weight, norms[index].bias)
+
+        parts = (*norm(0), *linear(0), *linear(1), *norm(1), *linear(2), *linear(3))
+        return cls((*parts, *norm(2), *linear(4), *linear(5)))
+
+
+class NativeStep:
+    """The table and shape for one ``LeanDecoder`` row's buffers. Build it again whenever the
+    decoder's cache or cross-attention tensors are replaced (it points into them)."""
+
+    def __init__(self, table: torch.Tensor, shape: kernels.StepShape, keep: list) -> None:
+        self.table = table
+        self.shape = shape
+        self._keep = keep  # every tensor the table points into
+
+    def __call__(self, hidden: torch.Tensor, position: int) -> torch.Tensor:
+        """(d,) float32 embedding + position -> (d,) last layer's output (in place)."""
+        kernels.decoder_step(self.table, self.shape, position, hidden)
+        return hidden
+
+
+def _exact_gelu(decoder: nn.Module) -> bool:
+    config = getattr(decoder, "config", None)
+    return getattr(config, "activation_function", None) == "gelu"
+
+
+def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> NativeStep | None:
+    """A native step over ``decoder``'s layers with these one-row cache buffers
+    (``(1, heads, cache, head_dim)`` float32 per layer) and cross-attention keys/values
+    (``(1, heads, frames, head_dim)``, float32 or bfloat16); None where it does not apply."""
+    if not keys or len(keys) != len(decoder.layers) or not kernels.available():
+        return None
+    if not _exact_gelu(decoder):
+        return None
+    layers = [_LayerWeights.of(layer) for layer in decoder.layers]
+    if any(weights is None for weights in layers):
+        return None
+    epsilons = {
+        norm.eps
+        for layer in decoder.layers
+        for norm in (
+            layer.self_attn_layer_norm,
+            layer.encoder_attn_layer_norm,
+            layer.final_layer_norm,
+        )
+    }
+    if len(epsilons) != 1:
+        return None
+    cross_dtype = cross_kv[0][0].dtype
+    if cross_dtype not in (torch.float32, torch.bfloat16):
+        return None
+    _, heads, cache, head_dim = keys[0].shape
+    frames = cross_kv[0][0].shape[2]
+    width = heads * head_dim
+    ffn = decoder.layers[0].fc1.out_features
+    # decoder_step.c's limits: whole AVX512 vectors per head, int8 products over 32 columns.
+    if head_dim % 16 or head_dim > 128 or width % 32 or ffn % 32:
+        return None
+    buffers = [*keys, *values, *(t for pair in cross_kv for t in pair)]
+    if any(
+        tensor.shape[0] != 1 or not tensor.is_contiguous() or tensor.device.type != "cpu"
+        for tensor in buffers
+    ) or any(t.dtype != cross_dtype for pair in cross_kv for t in pair):
+        return None
+    weights = [t for layer in layers for t in layer.tensors]
+    if any(t is None or not t.is_contiguous() or t.device.type != "cpu" for t in weights) or any(
+        t.dtype not in (torch.float32, torch.int8) for t in weights
+    ):
+        return None
+    rows = []
+    for index, layer in enumerate(layers):
+        pointers = [t.data_ptr() for t in layer.tensors]
+        keys_at, values_at = cross_kv[index]
+        pointers += [keys[index].data_ptr(), values[index].data_ptr()]
+        pointers += [keys_at.data_ptr(), values_at.data_ptr()]
+        rows.append(pointers)
+    attention = decoder.layers[0].self_attn
+    shape = kernels.StepShape(
+        layers=len(layers),
+        width=width,
+        heads=heads,
+        ffn=ffn,
+        cache=cache,
+        frames=frames,
+        cross_bf16=cross_dtype == torch.bfloat16,
+        eps=epsilons.pop(),
+        scaling=attention.scaling,
+    )
+    return NativeStep(torch.tensor(rows, dtype=torch.int64), shape, buffers + weights)

@@ -1,0 +1,191 @@
+/* One decoder step of a weight-only int8 draft, for one token, in a single call.
+ *
+ * A draft step of base through PyTorch issues about a thousand small operations (views,
+ * transposes, layer norms, attention, ~40 linear calls), and on a 2-core machine their dispatch
+ * costs more than the arithmetic: measured alone, about half of a step was outside any
+ * operator. Here every layer runs in C: layer norms, the int8 linears (sw_int8_linear), causal
+ * self-attention over the cached keys/values (which this step extends, in the caller's
+ * buffers, so PyTorch code can go on with the same cache), cross-attention over the encoder's
+ * keys/values (bfloat16 or float32), exact GELU. The caller applies the final layer norm and the
+ * output layer.
+ *
+ * The numbers are a draft's: the softmax uses a polynomial exp (relative error ~1e-7) and sums
+ * in another order than PyTorch. The verifier decides what is kept, so this changes how often
+ * drafts are accepted, never the output.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sw_int8_linear(const float *x, const int8_t *w, const float *scale, const float *bias,
+                   float *y, int M, int N, int K, int threads);
+
+/* The pointers of one layer, in this order (the Python side builds the table). */
+enum {
+    LN1_W, LN1_B, QKV_W, QKV_S, QKV_B, SO_W, SO_S, SO_B,
+    LN2_W, LN2_B, CQ_W, CQ_S, CQ_B, CO_W, CO_S, CO_B,
+    LN3_W, LN3_B, FC1_W, FC1_S, FC1_B, FC2_W, FC2_S, FC2_B,
+    KEYS, VALUES, CROSS_KEYS, CROSS_VALUES, PER_LAYER
+};
+
+#define F32(i) ((float *)(intptr_t)layer[i])
+#define I8(i) ((const int8_t *)(intptr_t)layer[i])
+
+static void layer_norm(const float *x, const float *w, const float *b, float *y, int d,
+                       float eps) {
+    double mean = 0.0, var = 0.0;
+    for (int i = 0; i < d; i++) mean += x[i];
+    mean /= d;
+    for (int i = 0; i < d; i++) var += (x[i] - mean) * (x[i] - mean);
+    float inv = 1.0f / sqrtf((float)(var / d) + eps);
+    for (int i = 0; i < d; i++) y[i] = ((float)(x[i] - mean)) * inv * w[i] + b[i];
+}
+
+/* e^x for x <= 0 (scores minus their maximum): 2^n e^r with |r| <= ln2 / 2, degree-7 series. */
+static inline __m512 exp_nonpositive(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* 16 consecutive elements from index i of a float32 or bfloat16 array, as float32. */
+static inline __m512 load16(const void *base, size_t i, int bf16) {
+    if (bf16) {
+        __m256i half = _mm256_loadu_si256((const __m256i *)((const uint16_t *)base + i));
+        return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+    }
+    return _mm512_loadu_ps((const float *)base + i);
+}
+
+/* One head: out = softmax(q . K_j) V over keys 0 .. length - 1 (q already scaled). K and V are
+ * (length, hd) rows; hd is a multiple of 16, at most 128. scores has room for length floats. */
+static void attend(const float *q, const void *K, const void *V, int bf16, int length, int hd,
+                   float *out, float *scores) {
+    const int vectors = hd / 16;
+    __m512 query[8];
+    for (int v = 0; v < vectors; v++) query[v] = _mm512_loadu_ps(q + 16 * v);
+    float top = -INFINITY;
+    for (int j = 0; j < length; j++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int v = 0; v < vectors; v++)
+            acc = _mm512_fmadd_ps(query[v], load16(K, (size_t)j * hd + 16 * v, bf16), acc);
+        scores[j] = _mm512_reduce_add_ps(acc);
+        top = fmaxf(top, scores[j]);
+    }
+    __m512 sums = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= length; j += 16) {
+        __m512 e = exp_nonpositive(_mm512_sub_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(top)));
+        _mm512_storeu_ps(scores + j, e);
+        sums = _mm512_add_ps(sums, e);
+    }
+    float sum = _mm512_reduce_add_ps(sums);
+    for (; j < length; j++) {
+        scores[j] = expf(scores[j] - top);
+        sum += scores[j];
+    }
+    __m512 acc[8];
+    for (int v = 0; v < vectors; v++) acc[v] = _mm512_setzero_ps();
+    for (j = 0; j < length; j++) {
+        __m512 weight = _mm512_set1_ps(scores[j]);
+        for (int v = 0; v < vectors; v++)
+            acc[v] = _mm512_fmadd_ps(weight, load16(V, (size_t)j * hd + 16 * v, bf16), acc[v]);
+    }
+    __m512 inverse = _mm512_set1_ps(1.0f / sum);
+    for (int v = 0; v < vectors; v++) _mm512_storeu_ps(out + 16 * v, _mm512_mul_ps(acc[v], inverse));
+}
+
+/* Every head of one attention, split between the threads. Keys/values of head h start at
+ * element h * stride of K and V. */
+static void attend_heads(const float *q, const void *K, const void *V, int bf16, size_t stride,
+                         int length, int heads, int hd, float *out, float *scores,
+                         int score_room, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int h = 0; h < heads; h++) {
+        size_t offset = (size_t)h * stride * (bf16 ? 2 : 4);
+        attend(q + h * hd, (const char *)K + offset, (const char *)V + offset, bf16, length, hd,
+               out + h * hd, scores + (size_t)omp_get_thread_num() * score_room);
+    }
+}
+
+static void add_into(float *x, const float *y, int d) {
+    for (int i = 0; i < d; i++) x[i] += y[i];
+}
+
+/* x (d floats): in, the token's embedding plus its position's; out, the hidden state after the
+ * last layer (before the final layer norm). position: the token's index, which is also how many
+ * keys/values each self-attention cache holds before this step; the step writes its own at
+ * that index. cache: slots per head in the self-attention buffers; frames: cross-attention keys
+ * per head. Returns 0; -1 for shapes it does not handle; -2 when memory runs out; -3 when an
+ * int8 linear fails. */
+int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn, int cache,
+                    int frames, int cross_bf16, int position, float eps, float scaling, float *x,
+                    int threads) {
+    const int hd = heads > 0 ? d / heads : 0;
+    if (heads < 1 || hd * heads != d || hd % 16 || hd > 128 || d % 32 || ffn % 32 ||
+        position < 0 || position >= cache || frames < 1 || threads < 1)
+        return -1;
+    const int score_room = frames > cache ? frames : cache;
+    float *work = aligned_alloc(64, (size_t)(6 * d + ffn) * sizeof(float) + 64);
+    float *scores = malloc((size_t)threads * score_room * sizeof(float));
+    if (!work || !scores) {
+        free(work);
+        free(scores);
+        return -2;
+    }
+    float *normed = work, *qkv = work + d, *mixed = work + 4 * d, *out = work + 5 * d;
+    float *inner = work + 6 * d;
+    int status = 0;
+    for (int l = 0; l < layers && status == 0; l++) {
+        const int64_t *layer = table + (size_t)l * PER_LAYER;
+        float *keys = F32(KEYS), *values = F32(VALUES);
+
+        layer_norm(x, F32(LN1_W), F32(LN1_B), normed, d, eps);
+        status |= sw_int8_linear(normed, I8(QKV_W), F32(QKV_S), F32(QKV_B), qkv, 1, 3 * d, d,
+                                 threads);
+        for (int i = 0; i < d; i++) qkv[i] *= scaling;
+        for (int h = 0; h < heads; h++) {
+            size_t slot = ((size_t)h * cache + position) * hd;
+            memcpy(keys + slot, qkv + d + h * hd, hd * sizeof(float));
+            memcpy(values + slot, qkv + 2 * d + h * hd, hd * sizeof(float));
+        }
+        attend_heads(qkv, keys, values, 0, (size_t)cache * hd, position + 1, heads, hd, mixed,
+                     scores, score_room, threads);
+        status |= sw_int8_linear(mixed, I8(SO_W), F32(SO_S), F32(SO_B), out, 1, d, d, threads);
+        add_into(x, out, d);
+
+        layer_norm(x, F32(LN2_W), F32(LN2_B), normed, d, eps);
+        status |= sw_int8_linear(normed, I8(CQ_W), F32(CQ_S), F32(CQ_B), qkv, 1, d, d, threads);
+        for (int i = 0; i < d; i++) qkv[i] *= scaling;
+        attend_heads(qkv, (const void *)(intptr_t)layer[CROSS_KEYS],
+                     (const void *)(intptr_t)layer[CROSS_VALUES], cross_bf16,
+                     (size_t)frames * hd, frames, heads, hd, mixed, scores, score_room, threads);
+        status |= sw_int8_linear(mixed, I8(CO_W), F32(CO_S), F32(CO_B), out, 1, d, d, threads);
+        add_into(x, out, d);
+
+        layer_norm(x, F32(LN3_W), F32(LN3_B), normed, d, eps);
+        status |= sw_int8_linear(normed, I8(FC1_W), F32(FC1_S), F32(FC1_B), inner, 1, ffn, d,
+                                 threads);
+        for (int i = 0; i < ffn; i++) inner[i] = 0.5f * inner[i] * (1.0f + erff(inner[i] * (float)M_SQRT1_2));
+        status |= sw_int8_linear(inner, I8(FC2_W), F32(FC2_S), F32(FC2_B), out, 1, d, ffn,
+                                 threads);
+        add_into(x, out, d);
+    }
+    free(work);
+    free(scores);
+    return status == 0 ? 0 : -3;
+}

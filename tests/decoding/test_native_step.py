@@ -1,0 +1,124 @@
+"""The weight-only int8 draft's native one-token step against the same decoder on PyTorch."""
+
+import pytest
+import torch
+from stand_in_models import tiny_whisper_config
+from transformers import WhisperForConditionalGeneration
+
+from specwhisper import kernels
+from specwhisper.decoding.drafters.self_int8 import _DecoderOnly, quantized_copy
+from specwhisper.decoding.kv_decoder import cross_key_values
+from specwhisper.decoding.lean_decoder import LeanDecoder
+
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="native kernels unavailable")
+
+VOCAB = 96
+PROMPT = [1, 5, 9, 13]
+
+
+def _model(seed: int = 0) -> WhisperForConditionalGeneration:
+    torch.manual_seed(seed)
+    config = tiny_whisper_config(VOCAB, 80, 64, start=1, end=2)
+    model = WhisperForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() > 1:
+                parameter.mul_(3.0)
+    return model
+
+
+def _draft(model, weight_only: bool = True):
+    decoder = _DecoderOnly(model.model.decoder, model.proj_out)
+    return quantized_copy(decoder, weight_only=weight_only)
+
+
+def _cross_kv(model, seed: int = 1):
+    torch.manual_seed(seed)
+    with torch.inference_mode():
+        return cross_key_values(model, torch.randn(1, 1500, model.config.d_model))
+
+
+def _pytorch_only(decoder: LeanDecoder) -> LeanDecoder:
+    decoder._native_checked = True  # as if native_step did not apply
+    return decoder
+
+
+def _steps(decoder: LeanDecoder, tokens: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.cat([decoder.forward([token]) for token in tokens])
+
+
+@pytest.mark.parametrize("cross_dtype", [torch.float32, torch.bfloat16])
+def test_one_token_steps_match_the_pytorch_decoder(cross_dtype):
+    """Same weights, same cache: the logits of 30 one-token steps after a prompt agree with
+    PyTorch's to rounding (the query is rounded to bfloat16 by PyTorch's bfloat16 attention,
+    not by the native step: hence the looser bound there), and so does every argmax."""
+    model = _model()
+    draft, cross_kv = _draft(model), _cross_kv(model)
+    tokens = [(7 * i + 3) % VOCAB for i in range(30)]
+    decoders = {}
+    for native in (True, False):
+        decoder = LeanDecoder(draft, cross_kv=cross_kv, cross_dtype=cross_dtype)
+        decoder = decoder if native else _pytorch_only(decoder)
+        with torch.inference_mode():
+            decoder.forward(PROMPT)
+        decoders[native] = (decoder, _steps(decoder, tokens))
+    (native, got), (reference, expected) = decoders[True], decoders[False]
+    assert native._native is not None and reference._native is None
+    scale = expected.abs().max()
+    bound = 1e-4 if cross_dtype == torch.float32 else 2e-2
+    assert (got - expected).abs().max() / scale < bound
+    assert torch.equal(got.argmax(-1), expected.argmax(-1))
+    assert native.length == reference.length == len(PROMPT) + len(tokens)
+    # The step wrote its keys/values where PyTorch reads them.
+    length = native.length
+    for mine, theirs in zip(native.keys, reference.keys, strict=True):
+        mine, theirs = mine[:, :, :length], theirs[:, :, :length]
+        assert (mine - theirs).abs().max() / theirs.abs().max() < bound
+
+
+def test_cropping_and_stepping_again_repeats_the_same_logits():
+    model = _model()
+    decoder = LeanDecoder(_draft(model), cross_kv=_cross_kv(model))
+    with torch.inference_mode():
+        decoder.forward(PROMPT)
+        first = _steps(decoder, [20, 21, 22])
+        _steps(decoder, [40, 41])  # a rejected draft
+        decoder.crop(len(PROMPT))
+        again = _steps(decoder, [20, 21, 22])
+    assert torch.equal(first, again)
+
+
+def test_a_row_left_after_keep_steps_natively_on_its_own_buffers():
+    """``keep`` replaces the buffers: the table is rebuilt for them, not left pointing at the
+    old ones."""
+    model = _model()
+    draft = _draft(model)
+    kv_a, kv_b = _cross_kv(model, seed=1), _cross_kv(model, seed=2)
+    with torch.inference_mode():
+        pair = LeanDecoder(draft, cross_kvs=[kv_a, kv_b])
+        pair.forward_rows([PROMPT, PROMPT], [[3], [3]])
+        assert pair._native_step() is None  # two rows: PyTorch's batched path
+        pair.keep([1])
+        alone = _pytorch_only(LeanDecoder(draft, cross_kv=kv_b))
+        alone.forward(PROMPT)
+        got, expected = _steps(pair, [30, 31]), _steps(alone, [30, 31])
+    assert pair._native is not None
+    assert torch.allclose(got, expected, atol=1e-4 * expected.abs().max().item())
+
+
+def test_it_applies_only_to_weight_only_int8_decoders():
+    model = _model()
+    cross_kv = _cross_kv(model)
+    for module in (_DecoderOnly(model.model.decoder, model.proj_out), _draft(model, False)):
+        decoder = LeanDecoder(module, cross_kv=cross_kv)
+        assert decoder._native_step() is None
+
+
+def test_shapes_the_step_cannot_take_are_refused():
+    model = _model()
+    decoder = LeanDecoder(_draft(model), cross_kv=_cross_kv(model))
+    step = decoder._native_step()
+    hidden = torch.zeros(model.config.d_model)
+    with pytest.raises(ValueError, match="position"):
+        step(hidden, step.shape.cache)  # past the cache's last slot
