@@ -1,6 +1,7 @@
 """Where one step of the ``self-int8`` draft decoder spends its time (base, one dev clip).
 
-Times a plain draft step, then PyTorch's profiler over the same steps (operator self time per
+Times a draft step on PyTorch's operators and through the native call (``native_step``,
+alternated), then PyTorch's profiler over the same steps (operator self time per
 step), then the int8 output layer alone at full size and restricted to the first N token ids
 (the "smaller output layer" idea: byte-level BPE ids are roughly ordered by frequency), so
 that the gain of each idea can be bounded before it is built.
@@ -65,14 +66,22 @@ def main() -> None:
     cross_dtype = torch.bfloat16 if native_bf16() else torch.float32
     prompt = build_prompt(base, "en", "transcribe", [], True).tokens
 
-    def fresh() -> LeanDecoder:
+    def fresh(native: bool = False) -> LeanDecoder:
         decoder = LeanDecoder(draft, encoder_out, cross_kv=cross_kv, cross_dtype=cross_dtype)
+        decoder._native_checked = not native  # True: the PyTorch path (the profiled one)
         decoder.forward(prompt)
         return decoder
 
-    decoder = fresh()
-    ids = iter(range(400, 400 + 10 * STEPS))
-    step_ms = per_call_ms(lambda: decoder.forward([next(ids)]), STEPS)
+    def step_ms(native: bool) -> float:
+        decoder = fresh(native)
+        ids = iter(range(400, 400 + 10 * STEPS))
+        return per_call_ms(lambda: decoder.forward([next(ids)]), STEPS)
+
+    # Alternated, three rounds, medians: the machine's speed drifts between runs.
+    native_applies = fresh(True)._native is not None
+    rounds = [(step_ms(False), step_ms(True) if native_applies else None) for _ in range(3)]
+    pytorch_ms = sorted(r[0] for r in rounds)[1]
+    native_ms = sorted(r[1] for r in rounds)[1] if native_applies else None
     decoder = fresh()
     with profile(activities=[ProfilerActivity.CPU]) as profiled:
         for token in range(STEPS):
@@ -84,9 +93,16 @@ def main() -> None:
         f"{str(cross_dtype).removeprefix('torch.')})\n"
     )
     print(
-        f"Step: {step_ms:.2f} ms, measured alone (positions {len(prompt)} to "
-        f"{len(prompt) + STEPS}).\n"
+        f"Step on PyTorch's operators: {pytorch_ms:.2f} ms, measured alone (positions "
+        f"{len(prompt)} to {len(prompt) + STEPS}; median of 3 rounds)."
     )
+    if native_ms is not None:
+        print(
+            f"The same step through the native call (`decoding.native_step`, what the draft "
+            f"uses here), alternated with it: {native_ms:.2f} ms.\n"
+        )
+    else:
+        print("The native step does not apply to this draft.\n")
     print("| operator | ms per step (self, profiled) | calls per step |")
     print("|---|---|---|")
     accounted = 0.0
@@ -98,7 +114,7 @@ def main() -> None:
     print(f"| all operators | {total:.3f} | |")
     print(
         f"\nOutside the operators (Python, dispatch; step minus all operators, the profiler "
-        f"adds its own cost to the latter): {step_ms - total:.2f} ms"
+        f"adds its own cost to the latter): {pytorch_ms - total:.2f} ms"
         + (
             "; the weight-only int8 kernel (kernels.int8_linear) runs outside PyTorch's "
             "operators, so its time is counted here.\n"

@@ -98,12 +98,14 @@ def test_a_row_left_after_keep_steps_natively_on_its_own_buffers():
     with torch.inference_mode():
         pair = LeanDecoder(draft, cross_kvs=[kv_a, kv_b])
         pair.forward_rows([PROMPT, PROMPT], [[3], [3]])
-        assert pair._native_step() is None  # two rows: PyTorch's batched path
+        pair.forward_rows([[20], [21]], [[0], [0]])  # native, on both rows' buffers
+        before = pair._native
         pair.keep([1])
         alone = _pytorch_only(LeanDecoder(draft, cross_kv=kv_b))
         alone.forward(PROMPT)
+        alone.forward([21])
         got, expected = _steps(pair, [30, 31]), _steps(alone, [30, 31])
-    assert pair._native is not None
+    assert before is not None and pair._native is not None and pair._native is not before
     assert torch.allclose(got, expected, atol=1e-4 * expected.abs().max().item())
 
 
@@ -121,4 +123,26 @@ def test_shapes_the_step_cannot_take_are_refused():
     step = decoder._native_step()
     hidden = torch.zeros(model.config.d_model)
     with pytest.raises(ValueError, match="position"):
-        step(hidden, step.shape.cache)  # past the cache's last slot
+        step(hidden.view(1, -1), [step.shape.cache])  # past the cache's last slot
+
+
+def test_rows_at_different_positions_step_together_as_each_alone():
+    """A batched draft: rows with prompts of different lengths, one token each per step, give
+    each row what it gets decoded alone."""
+    model = _model()
+    draft = _draft(model)
+    kvs = [_cross_kv(model, seed=seed) for seed in (1, 2, 3)]
+    prompts = [PROMPT, PROMPT + [30, 31, 32], PROMPT[:2]]
+    steps = [[40, 50, 60], [41, 51, 61], [42, 52, 62], [43, 53, 63]]
+    with torch.inference_mode():
+        batch = LeanDecoder(draft, cross_kvs=[])
+        for prompt, kv in zip(prompts, kvs, strict=True):
+            batch.add_row(kv, prompt)  # fed alone, as below (a padded feed rounds otherwise)
+        together = [batch.forward_rows([[t] for t in step], [[0]] * 3) for step in steps]
+        assert batch._native is not None
+        for row, (prompt, kv) in enumerate(zip(prompts, kvs, strict=True)):
+            alone = _pytorch_only(LeanDecoder(draft, cross_kv=kv))
+            alone.forward(prompt)
+            expected = _steps(alone, [step[row] for step in steps])
+            got = torch.cat([logits[row] for logits in together])
+            assert (got - expected).abs().max() < 1e-4 * expected.abs().max()

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.devices import module_device, on_cpu
-from ..models.weight_int8 import WeightOnlyInt8Linear
+from ..models.weight_int8 import KERNEL_MAX_ROWS, WeightOnlyInt8Linear
 from . import native_step
 from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 
@@ -278,20 +278,22 @@ class LeanDecoder:
     def _native_step(self) -> native_step.NativeStep | None:
         if not self._native_checked:
             self._native_checked = True
-            if len(self.lengths) == 1:
+            if self.lengths:
                 self._native = native_step.table_for(
                     self.decoder, self.keys, self.values, self.cross_kv
                 )
         return self._native
 
-    def _one_token(self, step: native_step.NativeStep, token: int, wanted) -> torch.Tensor:
-        """``forward_rows`` for one token of the only row, through the native step."""
-        position = self.lengths[0]
-        hidden = self.decoder.embed_tokens.weight[token] * self.embed_scale
-        hidden = (hidden + self.decoder.embed_positions.weight[position]).contiguous()
-        step(hidden, position)
-        self.lengths[0] = position + 1
-        return self._project(self.final_norm(hidden.view(1, -1)))[list(wanted)]
+    def _one_token_each(self, step: native_step.NativeStep, feeds, wanted) -> list[torch.Tensor]:
+        """``forward_rows`` when every row is fed one token, through the native step."""
+        positions = list(self.lengths)
+        tokens = [feed[0] for feed in feeds]
+        hidden = self.decoder.embed_tokens.weight[tokens] * self.embed_scale
+        hidden = (hidden + self.decoder.embed_positions.weight[positions]).contiguous()
+        step(hidden, positions)
+        self.lengths = [position + 1 for position in positions]
+        logits = self._project(self.final_norm(hidden))
+        return [logits[row : row + 1][list(rows)] for row, rows in enumerate(wanted)]
 
     def _heads(self, states: torch.Tensor) -> torch.Tensor:
         """(B, n, heads * head_dim) -> (B, heads, n, head_dim)."""
@@ -309,10 +311,10 @@ class LeanDecoder:
                 raise ValueError(
                     f"the decoder has {self.max_positions} positions, not {start + len(feed)}"
                 )
-        if rows == 1 and longest == 1:
+        if longest == 1 and rows <= KERNEL_MAX_ROWS:
             step = self._native_step()
             if step is not None:
-                return [self._one_token(step, feeds[0][0], wanted[0])]
+                return self._one_token_each(step, feeds, wanted)
         if rows == 1:
             single = len(feeds[0]) == 1
             ids = torch.tensor([feeds[0]], dtype=torch.long, device=device)

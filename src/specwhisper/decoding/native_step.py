@@ -4,7 +4,8 @@ Through PyTorch, a draft step of ``base`` is about a thousand small operations, 
 CPU their dispatch cost more than their arithmetic (``scripts/draft_step_profile.py``: half of
 the step outside any operator). The native step runs every layer in C on the same weights and
 the same cache buffers as ``LeanDecoder``, which keeps the prompt feeds, several-token feeds and
-cropping; it only takes over the one-token steps of a one-row decoder.
+cropping; it only takes over the steps that feed every row one token (a draft's steps, alone or
+batched).
 
 It applies where every linear layer of the decoder is weight-only int8
 (``models.weight_int8``), the activation is exact GELU, and the kernels build here; elsewhere
@@ -60,17 +61,18 @@ class _LayerWeights:
 
 
 class NativeStep:
-    """The table and shape for one ``LeanDecoder`` row's buffers. Build it again whenever the
-    decoder's cache or cross-attention tensors are replaced (it points into them)."""
+    """The table and shape for a ``LeanDecoder``'s buffers (every row). Build it again whenever
+    the decoder's cache or cross-attention tensors are replaced (it points into them)."""
 
     def __init__(self, table: torch.Tensor, shape: kernels.StepShape, keep: list) -> None:
         self.table = table
         self.shape = shape
         self._keep = keep  # every tensor the table points into
 
-    def __call__(self, hidden: torch.Tensor, position: int) -> torch.Tensor:
-        """(d,) float32 embedding + position -> (d,) last layer's output (in place)."""
-        kernels.decoder_step(self.table, self.shape, position, hidden)
+    def __call__(self, hidden: torch.Tensor, positions: list[int]) -> torch.Tensor:
+        """(rows, d) float32 embeddings + positions -> (rows, d) last layer's output (in
+        place); row r's token at ``positions[r]``."""
+        kernels.decoder_step(self.table, self.shape, positions, hidden)
         return hidden
 
 
@@ -80,9 +82,9 @@ def _exact_gelu(decoder: nn.Module) -> bool:
 
 
 def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> NativeStep | None:
-    """A native step over ``decoder``'s layers with these one-row cache buffers
-    (``(1, heads, cache, head_dim)`` float32 per layer) and cross-attention keys/values
-    (``(1, heads, frames, head_dim)``, float32 or bfloat16); None where it does not apply."""
+    """A native step over ``decoder``'s layers with these cache buffers (``(rows, heads, cache,
+    head_dim)`` float32 per layer) and cross-attention keys/values (``(rows, heads, frames,
+    head_dim)``, float32 or bfloat16); None where it does not apply."""
     if not keys or len(keys) != len(decoder.layers) or not kernels.available():
         return None
     if not _exact_gelu(decoder):
@@ -113,7 +115,9 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
         return None
     buffers = [*keys, *values, *(t for pair in cross_kv for t in pair)]
     if any(
-        tensor.shape[0] != 1 or not tensor.is_contiguous() or tensor.device.type != "cpu"
+        tensor.shape[0] != keys[0].shape[0]
+        or not tensor.is_contiguous()
+        or tensor.device.type != "cpu"
         for tensor in buffers
     ) or any(t.dtype != cross_dtype for pair in cross_kv for t in pair):
         return None

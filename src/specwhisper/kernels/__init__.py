@@ -93,8 +93,8 @@ def _load():
         function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 4
         function.restype = ctypes.c_int
         step = library.sw_decoder_step
-        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 8, ctypes.c_float, ctypes.c_float]
-        step.argtypes += [ctypes.c_void_p, ctypes.c_int]
+        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 8, ctypes.c_void_p]
+        step.argtypes += [ctypes.c_float, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
         step.restype = ctypes.c_int
         _function, _step_function = function, step
         return _function
@@ -176,11 +176,14 @@ class StepShape:
     scaling: float  # query scaling (head_dim ** -0.5)
 
 
-def decoder_step(table: torch.Tensor, shape: StepShape, position: int, x: torch.Tensor) -> None:
-    """One decoder step for one token, in place: ``x`` (d_model float32, contiguous) holds the
-    token's embedding plus its position's and becomes the last layer's output. ``table``: the
-    int64 pointer table of ``decoding.native_step`` (which keeps every pointed-to tensor alive
-    and checks shapes, dtypes and contiguity: the C code reads raw memory)."""
+def decoder_step(
+    table: torch.Tensor, shape: StepShape, positions: list[int], x: torch.Tensor
+) -> None:
+    """One decoder step for one token per row, in place: ``x`` ((rows, d_model) float32,
+    contiguous) holds each row's token embedding plus its position's and becomes the last
+    layer's output; row r's token sits at ``positions[r]``. ``table``: the int64 pointer table
+    of ``decoding.native_step`` (which keeps every pointed-to tensor alive and checks shapes,
+    dtypes and contiguity: the C code reads raw memory)."""
     if _step_function is None and _load() is None:
         raise RuntimeError(f"the native kernels are unavailable: {_failure}")
     status = _step_function(
@@ -192,7 +195,8 @@ def decoder_step(table: torch.Tensor, shape: StepShape, position: int, x: torch.
         shape.cache,
         shape.frames,
         int(shape.cross_bf16),
-        position,
+        len(positions),
+        (ctypes.c_int * len(positions))(*positions),
         shape.eps,
         shape.scaling,
         x.data_ptr(),
@@ -201,4 +205,4 @@ def decoder_step(table: torch.Tensor, shape: StepShape, position: int, x: torch.
     if status == -2:
         raise MemoryError("decoder_step: out of memory")
     if status != 0:
-        raise ValueError(f"decoder_step: unsupported shape {shape} at position {position}")
+        raise ValueError(f"decoder_step: unsupported shape {shape} at positions {positions}")
