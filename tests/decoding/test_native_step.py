@@ -48,8 +48,15 @@ def _steps(decoder: LeanDecoder, tokens: list[int]) -> torch.Tensor:
         return torch.cat([decoder.forward([token]) for token in tokens])
 
 
-@pytest.mark.parametrize("cross_dtype", [torch.float32, torch.bfloat16])
-def test_one_token_steps_match_the_pytorch_decoder(cross_dtype):
+@pytest.mark.parametrize(
+    ("cross_dtype", "cache_dtype"),
+    [
+        (torch.float32, torch.float32),
+        (torch.bfloat16, torch.float32),
+        (torch.bfloat16, torch.bfloat16),
+    ],
+)
+def test_one_token_steps_match_the_pytorch_decoder(cross_dtype, cache_dtype):
     """Same weights, same cache: the logits of 30 one-token steps after a prompt agree with
     PyTorch's to rounding (the query is rounded to bfloat16 by PyTorch's bfloat16 attention,
     not by the native step: hence the looser bound there), and so does every argmax."""
@@ -58,7 +65,9 @@ def test_one_token_steps_match_the_pytorch_decoder(cross_dtype):
     tokens = [(7 * i + 3) % VOCAB for i in range(30)]
     decoders = {}
     for native in (True, False):
-        decoder = LeanDecoder(draft, cross_kv=cross_kv, cross_dtype=cross_dtype)
+        decoder = LeanDecoder(
+            draft, cross_kv=cross_kv, cross_dtype=cross_dtype, cache_dtype=cache_dtype
+        )
         decoder = decoder if native else _pytorch_only(decoder)
         with torch.inference_mode():
             decoder.forward(PROMPT)
@@ -66,14 +75,15 @@ def test_one_token_steps_match_the_pytorch_decoder(cross_dtype):
     (native, got), (reference, expected) = decoders[True], decoders[False]
     assert native._native is not None and reference._native is None
     scale = expected.abs().max()
-    bound = 1e-4 if cross_dtype == torch.float32 else 2e-2
+    bound = 1e-4 if cross_dtype == cache_dtype == torch.float32 else 2e-2
     assert (got - expected).abs().max() / scale < bound
     assert torch.equal(got.argmax(-1), expected.argmax(-1))
     assert native.length == reference.length == len(PROMPT) + len(tokens)
     # The step wrote its keys/values where PyTorch reads them.
     length = native.length
     for mine, theirs in zip(native.keys, reference.keys, strict=True):
-        mine, theirs = mine[:, :, :length], theirs[:, :, :length]
+        assert mine.dtype == theirs.dtype == cache_dtype
+        mine, theirs = mine[:, :, :length].float(), theirs[:, :, :length].float()
         assert (mine - theirs).abs().max() / theirs.abs().max() < bound
 
 

@@ -156,8 +156,9 @@ class LeanDecoder:
     ``model`` is a Whisper or any module with ``.model.decoder`` and ``.proj_out`` (an int8
     copy, say). A row's cross-attention keys/values may come from another model with the same
     decoder shape, e.g. the fp32 main model's own for its int8 self-draft. ``cross_dtype``
-    bfloat16 halves the cross-attention's memory traffic: for drafts only, whose numbers need
-    not be the main model's.
+    bfloat16 halves the cross-attention's memory traffic, ``cache_dtype`` bfloat16 the
+    self-attention's (its keys/values of every position so far): for drafts only, whose numbers
+    need not be the main model's.
     """
 
     def __init__(
@@ -167,6 +168,7 @@ class LeanDecoder:
         cross_kv: CrossKV | None = None,
         cross_dtype: torch.dtype = torch.float32,
         cross_kvs: list[CrossKV] | None = None,
+        cache_dtype: torch.dtype = torch.float32,
     ) -> None:
         if cross_kvs is None:
             if cross_kv is None:
@@ -188,6 +190,7 @@ class LeanDecoder:
         self.output_layer = model.proj_out
         self._project = _output_projection(self.output_layer)
         self.cross_dtype = cross_dtype
+        self.cache_dtype = cache_dtype
         layers = range(len(self.decoder.layers))
 
         def stacked(layer: int, part: int) -> torch.Tensor:
@@ -213,8 +216,8 @@ class LeanDecoder:
         # Per layer: self-attention keys and values of every position fed so far, per row.
         # Zeros, not empty: with several rows, attention reads (masked) slots past a shorter
         # row's end, and a masked weight times a NaN left in fresh memory is still NaN.
-        self.keys = [torch.zeros(shape, device=self.device) for _ in layers]
-        self.values = [torch.zeros(shape, device=self.device) for _ in layers]
+        self.keys = [torch.zeros(shape, dtype=cache_dtype, device=self.device) for _ in layers]
+        self.values = [torch.zeros(shape, dtype=cache_dtype, device=self.device) for _ in layers]
 
     # --- one row ---------------------------------------------------------------------------
 
@@ -241,7 +244,12 @@ class LeanDecoder:
         ``prefix`` (may be empty). The prefix is fed through a decoder of its own, so that a
         long prompt never pads the other rows' steps. Returns the logits after the prefix's
         last token (None for an empty prefix)."""
-        row = LeanDecoder(self.model, cross_kv=cross_kv, cross_dtype=self.cross_dtype)
+        row = LeanDecoder(
+            self.model,
+            cross_kv=cross_kv,
+            cross_dtype=self.cross_dtype,
+            cache_dtype=self.cache_dtype,
+        )
         logits = row.forward(prefix, [len(prefix) - 1])[0] if prefix else None
         if not self.lengths:
             self.cross_kv, self.keys, self.values = row.cross_kv, row.keys, row.values
@@ -414,9 +422,9 @@ class LeanDecoder:
             )
         end = max(starts) + longest
         return F.scaled_dot_product_attention(
-            query,
+            query.to(keys.dtype),  # a bfloat16 cache (drafts) attends in bfloat16
             keys[:, :, :end],
             values[:, :, :end],
             attn_mask=mask,
             scale=1.0,  # the query is already scaled, as in transformers
-        )
+        ).to(query.dtype)

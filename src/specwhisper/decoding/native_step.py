@@ -82,9 +82,10 @@ def _exact_gelu(decoder: nn.Module) -> bool:
 
 
 def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> NativeStep | None:
-    """A native step over ``decoder``'s layers with these cache buffers (``(rows, heads, cache,
-    head_dim)`` float32 per layer) and cross-attention keys/values (``(rows, heads, frames,
-    head_dim)``, float32 or bfloat16); None where it does not apply."""
+    """A native step over ``decoder``'s layers with these self-attention cache buffers
+    (``(rows, heads, cache, head_dim)`` per layer) and cross-attention keys/values
+    (``(rows, heads, frames, head_dim)``), each float32 or bfloat16; None where it does not
+    apply."""
     if not keys or len(keys) != len(decoder.layers) or not kernels.available():
         return None
     if not _exact_gelu(decoder):
@@ -103,8 +104,8 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
     }
     if len(epsilons) != 1:
         return None
-    cross_dtype = cross_kv[0][0].dtype
-    if cross_dtype not in (torch.float32, torch.bfloat16):
+    cross_dtype, cache_dtype = cross_kv[0][0].dtype, keys[0].dtype
+    if not {cross_dtype, cache_dtype} <= {torch.float32, torch.bfloat16}:
         return None
     _, heads, cache, head_dim = keys[0].shape
     frames = cross_kv[0][0].shape[2]
@@ -114,12 +115,16 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
     if head_dim % 16 or head_dim > 128 or width % 32 or ffn % 32:
         return None
     buffers = [*keys, *values, *(t for pair in cross_kv for t in pair)]
-    if any(
-        tensor.shape[0] != keys[0].shape[0]
-        or not tensor.is_contiguous()
-        or tensor.device.type != "cpu"
-        for tensor in buffers
-    ) or any(t.dtype != cross_dtype for pair in cross_kv for t in pair):
+    if (
+        any(
+            tensor.shape[0] != keys[0].shape[0]
+            or not tensor.is_contiguous()
+            or tensor.device.type != "cpu"
+            for tensor in buffers
+        )
+        or any(t.dtype != cross_dtype for pair in cross_kv for t in pair)
+        or any(t.dtype != cache_dtype for t in (*keys, *values))
+    ):
         return None
     weights = [t for layer in layers for t in layer.tensors]
     if any(t is None or not t.is_contiguous() or t.device.type != "cpu" for t in weights) or any(
@@ -142,6 +147,7 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
         cache=cache,
         frames=frames,
         cross_bf16=cross_dtype == torch.bfloat16,
+        cache_bf16=cache_dtype == torch.bfloat16,
         eps=epsilons.pop(),
         scaling=attention.scaling,
     )

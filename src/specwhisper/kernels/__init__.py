@@ -93,7 +93,7 @@ def _load():
         function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 4
         function.restype = ctypes.c_int
         step = library.sw_decoder_step
-        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 8, ctypes.c_void_p]
+        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 9, ctypes.c_void_p]
         step.argtypes += [ctypes.c_float, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
         step.restype = ctypes.c_int
         _function, _step_function = function, step
@@ -172,6 +172,7 @@ class StepShape:
     cache: int  # self-attention slots per head in the cache buffers
     frames: int  # cross-attention keys per head
     cross_bf16: bool  # cross-attention keys/values in bfloat16 (else float32)
+    cache_bf16: bool  # the self-attention cache in bfloat16 (else float32)
     eps: float  # the layer norms' epsilon
     scaling: float  # query scaling (head_dim ** -0.5)
 
@@ -195,6 +196,7 @@ def decoder_step(
         shape.cache,
         shape.frames,
         int(shape.cross_bf16),
+        int(shape.cache_bf16),
         len(positions),
         (ctypes.c_int * len(positions))(*positions),
         shape.eps,

@@ -6,7 +6,7 @@
  * operator. Here every layer runs in C: layer norms, the int8 linears (sw_int8_linear), causal
  * self-attention over the cached keys/values (which this step extends, in the caller's
  * buffers, so PyTorch code can go on with the same cache), cross-attention over the encoder's
- * keys/values (bfloat16 or float32), exact GELU. The caller applies the final layer norm and the
+ * keys/values (bfloat16 or float32; the self-attention cache too), exact GELU. The caller applies the final layer norm and the
  * output layer.
  *
  * The numbers are a draft's: the softmax uses a polynomial exp (relative error ~1e-7) and sums
@@ -155,6 +155,25 @@ static void attend_bf16(const float *q, const void *K, const void *V, int length
     attend(q, K, V, 1, length, hd, out, scores);
 }
 
+/* n floats into a float32 or bfloat16 array at element index i; bfloat16 rounded to nearest
+ * even, as PyTorch converts (the cache is also written by PyTorch's own layers). */
+static void store(char *base, size_t i, const float *from, int n, int bf16) {
+    if (!bf16) {
+        memcpy(base + i * 4, from, n * sizeof(float));
+        return;
+    }
+    uint16_t *to = (uint16_t *)base + i;
+    for (int k = 0; k < n; k++) {
+        uint32_t bits;
+        memcpy(&bits, from + k, 4);
+        if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x7fffffu)) {
+            to[k] = (uint16_t)((bits >> 16) | 0x40); /* NaN stays NaN */
+            continue;
+        }
+        to[k] = (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    }
+}
+
 static void add_into(float *x, const float *y, int d) {
     for (int i = 0; i < d; i++) x[i] += y[i];
 }
@@ -168,7 +187,8 @@ static void add_into(float *x, const float *y, int d) {
  * self-attention buffers; frames: cross-attention keys per head. Returns 0; -1 for shapes it
  * does not handle; -2 when memory runs out; -3 when an int8 linear fails. */
 int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn, int cache,
-                    int frames, int cross_bf16, int rows, const int *positions, float eps,
+                    int frames, int cross_bf16, int cache_bf16, int rows, const int *positions,
+                    float eps,
                     float scaling, float *x, int threads) {
     const int hd = heads > 0 ? d / heads : 0;
     if (heads < 1 || hd * heads != d || hd % 16 || hd > 128 || d % 32 || ffn % 32 ||
@@ -177,7 +197,7 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
     for (int r = 0; r < rows; r++)
         if (positions[r] < 0 || positions[r] >= cache) return -1;
     const int score_room = frames > cache ? frames : cache;
-    const size_t self_row = (size_t)heads * cache * hd;          /* floats */
+    const size_t self_row = (size_t)heads * cache * hd;          /* elements */
     const size_t cross_row = (size_t)heads * frames * hd * (cross_bf16 ? 2 : 4); /* bytes */
     const size_t self_head = (size_t)cache * hd, cross_head = (size_t)frames * hd;
     float *work = aligned_alloc(64, ((size_t)rows * (6 * d + ffn) * sizeof(float) + 63) / 64 * 64);
@@ -192,7 +212,7 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
     int status = 0;
     for (int l = 0; l < layers && status == 0; l++) {
         const int64_t *layer = table + (size_t)l * PER_LAYER;
-        float *keys = F32(KEYS), *values = F32(VALUES);
+        char *keys = (char *)(intptr_t)layer[KEYS], *values = (char *)(intptr_t)layer[VALUES];
         const char *cross_keys = (const char *)(intptr_t)layer[CROSS_KEYS];
         const char *cross_values = (const char *)(intptr_t)layer[CROSS_VALUES];
 
@@ -205,16 +225,17 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
             for (int i = 0; i < d; i++) own[i] *= scaling;
             for (int h = 0; h < heads; h++) {
                 size_t slot = r * self_row + h * self_head + (size_t)positions[r] * hd;
-                memcpy(keys + slot, own + d + h * hd, hd * sizeof(float));
-                memcpy(values + slot, own + 2 * d + h * hd, hd * sizeof(float));
+                store(keys, slot, own + d + h * hd, hd, cache_bf16);
+                store(values, slot, own + 2 * d + h * hd, hd, cache_bf16);
             }
         }
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (int task = 0; task < rows * heads; task++) {
             int r = task / heads, h = task % heads;
-            size_t at = r * self_row + h * self_head;
-            attend_f32(qkv + (size_t)r * 3 * d + h * hd, keys + at, values + at, positions[r] + 1,
-                       hd, mixed + (size_t)r * d + h * hd,
+            size_t at = (r * self_row + h * self_head) * (cache_bf16 ? 2 : 4);
+            (cache_bf16 ? attend_bf16 : attend_f32)(
+                qkv + (size_t)r * 3 * d + h * hd, keys + at, values + at, positions[r] + 1, hd,
+                mixed + (size_t)r * d + h * hd,
                    scores + (size_t)omp_get_thread_num() * score_room);
         }
         status |= sw_int8_linear(mixed, I8(SO_W), F32(SO_S), F32(SO_B), out, rows, d, d, threads);

@@ -103,21 +103,20 @@ class SelfInt8Drafter:
         self.module = quantized_decoder(main)
 
     def batch(self, options: TranscribeOptions) -> ModelBatchDraft:
-        decoder = LeanDecoder(
-            self.module,
-            cross_kvs=[],
-            cross_dtype=torch.bfloat16 if native_bf16() else torch.float32,
-        )
+        dtype = torch.bfloat16 if native_bf16() else torch.float32
+        decoder = LeanDecoder(self.module, cross_kvs=[], cross_dtype=dtype, cache_dtype=dtype)
         return ModelBatchDraft(decoder, build_filters(self.main, options), self.main.special.eot)
 
     def start(self, context: WindowContext) -> DraftModelSession:
-        # bfloat16 cross-attention: half the memory traffic of the draft's largest reads,
-        # where the processor has bf16 arithmetic (the verifier keeps float32).
+        # bfloat16 attention, cross and self: half the memory traffic of the draft's largest
+        # reads, where the processor has bf16 arithmetic (the verifier keeps float32).
+        dtype = torch.bfloat16 if native_bf16() else torch.float32
         decoder = LeanDecoder(
             self.module,
             context.main_encoder_out,
             cross_kv=context.main_cross_kv,
-            cross_dtype=torch.bfloat16 if native_bf16() else torch.float32,
+            cross_dtype=dtype,
+            cache_dtype=dtype,
         )
         filters = build_filters(self.main, context.options)
         return DraftModelSession(decoder, filters, list(context.main_prompt), self.main.special.eot)
