@@ -67,7 +67,9 @@ def main() -> None:
     prompt = build_prompt(base, "en", "transcribe", [], True).tokens
 
     def fresh(native: bool = False) -> LeanDecoder:
-        decoder = LeanDecoder(draft, encoder_out, cross_kv=cross_kv, cross_dtype=cross_dtype)
+        decoder = LeanDecoder(
+            draft, encoder_out, cross_kv=cross_kv, cross_dtype=cross_dtype, cache_dtype=cross_dtype
+        )
         decoder._native_checked = not native  # True: the PyTorch path (the profiled one)
         decoder.forward(prompt)
         return decoder
@@ -78,7 +80,7 @@ def main() -> None:
         return per_call_ms(lambda: decoder.forward([next(ids)]), STEPS)
 
     # Alternated, three rounds, medians: the machine's speed drifts between runs.
-    native_applies = fresh(True)._native is not None
+    native_applies = fresh(True)._native_step() is not None
     rounds = [(step_ms(False), step_ms(True) if native_applies else None) for _ in range(3)]
     pytorch_ms = sorted(r[0] for r in rounds)[1]
     native_ms = sorted(r[1] for r in rounds)[1] if native_applies else None
@@ -89,7 +91,7 @@ def main() -> None:
     rows = sorted(profiled.key_averages(), key=lambda e: e.self_cpu_time_total, reverse=True)
     print(
         f"# One self-int8 draft step of base ({kind} int8, {args.threads} threads, "
-        f"cross-attention in "
+        f"attention caches in "
         f"{str(cross_dtype).removeprefix('torch.')})\n"
     )
     print(
