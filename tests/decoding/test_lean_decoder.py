@@ -145,7 +145,12 @@ def test_native_draft_steps_predict_as_the_pytorch_draft_does(base, dev_set, dev
         main_top = main[len(prompt) - 1 : -1].argmax(-1)
         hits = {}
         for native in (True, False):
-            draft = LeanDecoder(quantized_decoder(base), cross_kv=cross_kv, cross_dtype=cross_dtype)
+            draft = LeanDecoder(
+                quantized_decoder(base),
+                cross_kv=cross_kv,
+                cross_dtype=cross_dtype,
+                cache_dtype=cross_dtype,  # as the self-draft decodes
+            )
             draft._native_checked = not native  # True: as if native_step did not apply
             logits = [draft.forward(prompt)[-1:]]
             logits += [draft.forward([token]) for token in transcript[:-1]]

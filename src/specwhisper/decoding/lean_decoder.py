@@ -187,6 +187,8 @@ class LeanDecoder:
         # difference of 1e-7 upstream can move an int8 value, so its attention must give a row
         # bit for bit what it gives that row decoded alone. Float models skip this (cost).
         self.row_invariant = bool(getattr(model, "row_invariant", False))
+        if self.row_invariant and cache_dtype != torch.float32:
+            raise ValueError("a row-invariant (int8 main) model keeps a float32 cache")
         self.output_layer = model.proj_out
         self._project = _output_projection(self.output_layer)
         self.cross_dtype = cross_dtype
@@ -272,6 +274,7 @@ class LeanDecoder:
             return  # nobody left: nothing to move
         if not rows:
             self.cross_kv, self.keys, self.values, self.lengths = [], [], [], []
+            self._forget_native()
             return
         index = torch.tensor(rows, dtype=torch.long, device=self.device)
         self.keys = [keys[index] for keys in self.keys]

@@ -59,6 +59,22 @@ class _LayerWeights:
         parts = (*norm(0), *linear(0), *linear(1), *norm(1), *linear(2), *linear(3))
         return cls((*parts, *norm(2), *linear(4), *linear(5)))
 
+    def fits(self, width: int, ffn: int) -> bool:
+        """Every tensor has the shape and dtype ``decoder_step.c`` reads it with."""
+        outputs = (3 * width, width, width, width, ffn, width)
+        inputs = (width, width, width, width, width, ffn)
+        norms = self.tensors[0:2] + self.tensors[8:10] + self.tensors[16:18]
+        linears = [self.tensors[i : i + 3] for i in (2, 5, 10, 13, 18, 21)]
+        if any(t.dtype != torch.float32 or t.shape != (width,) for t in norms):
+            return False
+        for (weight, scale, bias), rows, columns in zip(linears, outputs, inputs, strict=True):
+            if weight.dtype != torch.int8 or weight.shape != (rows, columns):
+                return False
+            for vector in (scale, bias):
+                if vector is None or vector.dtype != torch.float32 or vector.shape != (rows,):
+                    return False
+        return True
+
 
 class NativeStep:
     """The table and shape for a ``LeanDecoder``'s buffers (every row). Build it again whenever
@@ -85,13 +101,12 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
     """A native step over ``decoder``'s layers with these self-attention cache buffers
     (``(rows, heads, cache, head_dim)`` per layer) and cross-attention keys/values
     (``(rows, heads, frames, head_dim)``), each float32 or bfloat16; None where it does not
-    apply."""
-    if not keys or len(keys) != len(decoder.layers) or not kernels.available():
+    apply. Everything the C code reads is checked here (shape, dtype, contiguity, device)."""
+    if not keys or len(keys) != len(decoder.layers) or not _exact_gelu(decoder):
         return None
-    if not _exact_gelu(decoder):
-        return None
+    # Type checks first: a float or dynamically quantized decoder never builds the kernels.
     layers = [_LayerWeights.of(layer) for layer in decoder.layers]
-    if any(weights is None for weights in layers):
+    if any(weights is None for weights in layers) or not kernels.available():
         return None
     epsilons = {
         norm.eps
@@ -107,39 +122,34 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
     cross_dtype, cache_dtype = cross_kv[0][0].dtype, keys[0].dtype
     if not {cross_dtype, cache_dtype} <= {torch.float32, torch.bfloat16}:
         return None
-    _, heads, cache, head_dim = keys[0].shape
+    rows, heads, cache, head_dim = keys[0].shape
     frames = cross_kv[0][0].shape[2]
     width = heads * head_dim
     ffn = decoder.layers[0].fc1.out_features
     # decoder_step.c's limits: whole AVX512 vectors per head, int8 products over 32 columns.
     if head_dim % 16 or head_dim > 128 or width % 32 or ffn % 32:
         return None
+    if not all(layer.fits(width, ffn) for layer in layers):
+        return None
+    cross_shape = (rows, heads, frames, head_dim)
+    if any(t.shape != keys[0].shape or t.dtype != cache_dtype for t in (*keys, *values)):
+        return None
+    if any(t.shape != cross_shape or t.dtype != cross_dtype for pair in cross_kv for t in pair):
+        return None
     buffers = [*keys, *values, *(t for pair in cross_kv for t in pair)]
-    if (
-        any(
-            tensor.shape[0] != keys[0].shape[0]
-            or not tensor.is_contiguous()
-            or tensor.device.type != "cpu"
-            for tensor in buffers
-        )
-        or any(t.dtype != cross_dtype for pair in cross_kv for t in pair)
-        or any(t.dtype != cache_dtype for t in (*keys, *values))
-    ):
-        return None
     weights = [t for layer in layers for t in layer.tensors]
-    if any(t is None or not t.is_contiguous() or t.device.type != "cpu" for t in weights) or any(
-        t.dtype not in (torch.float32, torch.int8) for t in weights
-    ):
+    if any(not t.is_contiguous() or t.device.type != "cpu" for t in (*buffers, *weights)):
         return None
-    rows = []
+    table = []
     for index, layer in enumerate(layers):
         pointers = [t.data_ptr() for t in layer.tensors]
         keys_at, values_at = cross_kv[index]
         pointers += [keys[index].data_ptr(), values[index].data_ptr()]
         pointers += [keys_at.data_ptr(), values_at.data_ptr()]
-        rows.append(pointers)
+        table.append(pointers)
     attention = decoder.layers[0].self_attn
     shape = kernels.StepShape(
+        rows=rows,
         layers=len(layers),
         width=width,
         heads=heads,
@@ -151,4 +161,4 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
         eps=epsilons.pop(),
         scaling=attention.scaling,
     )
-    return NativeStep(torch.tensor(rows, dtype=torch.int64), shape, buffers + weights)
+    return NativeStep(torch.tensor(table, dtype=torch.int64), shape, buffers + weights)

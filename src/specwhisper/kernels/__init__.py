@@ -165,6 +165,7 @@ def int8_linear_unchecked(
 class StepShape:
     """What ``decoder_step`` needs to know of a decoder besides its pointer table."""
 
+    rows: int  # rows of the cache buffers (windows decoded together)
     layers: int
     width: int  # d_model
     heads: int
@@ -187,6 +188,17 @@ def decoder_step(
     dtypes and contiguity: the C code reads raw memory)."""
     if _step_function is None and _load() is None:
         raise RuntimeError(f"the native kernels are unavailable: {_failure}")
+    # The C code writes rows x width floats into x and one cache slot per position.
+    if len(positions) != shape.rows or not (
+        x.dtype == torch.float32
+        and x.is_contiguous()
+        and x.device.type == "cpu"
+        and tuple(x.shape) == (shape.rows, shape.width)
+    ):
+        raise ValueError(
+            f"decoder_step: x must be float32 ({shape.rows}, {shape.width}), contiguous, with "
+            f"one position per row; got {tuple(x.shape)} {x.dtype} and {len(positions)} positions"
+        )
     status = _step_function(
         table.data_ptr(),
         shape.layers,

@@ -31,6 +31,13 @@ enum {
     KEYS, VALUES, CROSS_KEYS, CROSS_VALUES, PER_LAYER
 };
 
+/* An int8 linear layer; its first failure is the step's status (-1 shape, -2 memory). */
+#define LINEAR(...)                                                                            \
+    do {                                                                                       \
+        int failed_ = sw_int8_linear(__VA_ARGS__);                                             \
+        if (failed_ && !status) status = failed_;                                              \
+    } while (0)
+
 #define F32(i) ((float *)(intptr_t)layer[i])
 #define I8(i) ((const int8_t *)(intptr_t)layer[i])
 
@@ -155,6 +162,26 @@ static void attend_bf16(const float *q, const void *K, const void *V, int length
     attend(q, K, V, 1, length, hd, out, scores);
 }
 
+/* Every head of every row, split between the threads. Row r's queries start at q + r * q_stride
+ * (head h at + h * hd), its output at out + r * heads * hd; its keys/values at element
+ * r * row + h * head of K and V. Row r attends over positions[r] + 1 keys, or over length keys
+ * when positions is NULL. scores: score_room floats per thread. */
+static void attend_rows(const float *q, size_t q_stride, const char *K, const char *V, int bf16,
+                        size_t row, size_t head, const int *positions, int length, int rows,
+                        int heads, int hd, float *out, float *scores, int score_room,
+                        int threads) {
+    const size_t element = bf16 ? 2 : 4;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int task = 0; task < rows * heads; task++) {
+        int r = task / heads, h = task % heads;
+        size_t at = (r * row + h * head) * element;
+        int keys = positions ? positions[r] + 1 : length;
+        (bf16 ? attend_bf16 : attend_f32)(q + r * q_stride + (size_t)h * hd, K + at, V + at, keys,
+                                          hd, out + ((size_t)r * heads + h) * hd,
+                                          scores + (size_t)omp_get_thread_num() * score_room);
+    }
+}
+
 /* n floats into a float32 or bfloat16 array at element index i; bfloat16 rounded to nearest
  * even, as PyTorch converts (the cache is also written by PyTorch's own layers). */
 static void store(char *base, size_t i, const float *from, int n, int bf16) {
@@ -185,21 +212,21 @@ static void add_into(float *x, const float *y, int d) {
  * cross-attention pointers are row 0's; row r's follow at r times a row's size (PyTorch's
  * (rows, heads, slots, head_dim) contiguous tensors). cache: slots per head in the
  * self-attention buffers; frames: cross-attention keys per head. Returns 0; -1 for shapes it
- * does not handle; -2 when memory runs out; -3 when an int8 linear fails. */
+ * does not handle (an int8 linear's too); -2 when memory runs out. */
 int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn, int cache,
                     int frames, int cross_bf16, int cache_bf16, int rows, const int *positions,
                     float eps,
                     float scaling, float *x, int threads) {
     const int hd = heads > 0 ? d / heads : 0;
-    if (heads < 1 || hd * heads != d || hd % 16 || hd > 128 || d % 32 || ffn % 32 ||
-        frames < 1 || threads < 1 || rows < 1)
+    if (layers < 0 || d < 32 || ffn < 32 || heads < 1 || hd * heads != d || hd % 16 ||
+        hd > 128 || d % 32 || ffn % 32 || frames < 1 || threads < 1 || rows < 1)
         return -1;
     for (int r = 0; r < rows; r++)
         if (positions[r] < 0 || positions[r] >= cache) return -1;
     const int score_room = frames > cache ? frames : cache;
-    const size_t self_row = (size_t)heads * cache * hd;          /* elements */
-    const size_t cross_row = (size_t)heads * frames * hd * (cross_bf16 ? 2 : 4); /* bytes */
-    const size_t self_head = (size_t)cache * hd, cross_head = (size_t)frames * hd;
+    /* Elements from one row's (or head's) keys/values to the next. */
+    const size_t self_row = (size_t)heads * cache * hd, self_head = (size_t)cache * hd;
+    const size_t cross_row = (size_t)heads * frames * hd, cross_head = (size_t)frames * hd;
     float *work = aligned_alloc(64, ((size_t)rows * (6 * d + ffn) * sizeof(float) + 63) / 64 * 64);
     float *scores = malloc((size_t)threads * score_room * sizeof(float));
     if (!work || !scores) {
@@ -218,7 +245,7 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
 
         for (int r = 0; r < rows; r++)
             layer_norm(x + (size_t)r * d, F32(LN1_W), F32(LN1_B), normed + (size_t)r * d, d, eps);
-        status |= sw_int8_linear(normed, I8(QKV_W), F32(QKV_S), F32(QKV_B), qkv, rows, 3 * d, d,
+        LINEAR(normed, I8(QKV_W), F32(QKV_S), F32(QKV_B), qkv, rows, 3 * d, d,
                                  threads);
         for (int r = 0; r < rows; r++) {
             float *own = qkv + (size_t)r * 3 * d;
@@ -229,46 +256,31 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
                 store(values, slot, own + 2 * d + h * hd, hd, cache_bf16);
             }
         }
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int task = 0; task < rows * heads; task++) {
-            int r = task / heads, h = task % heads;
-            size_t at = (r * self_row + h * self_head) * (cache_bf16 ? 2 : 4);
-            (cache_bf16 ? attend_bf16 : attend_f32)(
-                qkv + (size_t)r * 3 * d + h * hd, keys + at, values + at, positions[r] + 1, hd,
-                mixed + (size_t)r * d + h * hd,
-                   scores + (size_t)omp_get_thread_num() * score_room);
-        }
-        status |= sw_int8_linear(mixed, I8(SO_W), F32(SO_S), F32(SO_B), out, rows, d, d, threads);
+        attend_rows(qkv, 3 * d, keys, values, cache_bf16, self_row, self_head, positions, 0, rows,
+                    heads, hd, mixed, scores, score_room, threads);
+        LINEAR(mixed, I8(SO_W), F32(SO_S), F32(SO_B), out, rows, d, d, threads);
         add_into(x, out, rows * d);
 
         for (int r = 0; r < rows; r++)
             layer_norm(x + (size_t)r * d, F32(LN2_W), F32(LN2_B), normed + (size_t)r * d, d, eps);
-        status |= sw_int8_linear(normed, I8(CQ_W), F32(CQ_S), F32(CQ_B), qkv, rows, d, d, threads);
+        LINEAR(normed, I8(CQ_W), F32(CQ_S), F32(CQ_B), qkv, rows, d, d, threads);
         for (size_t i = 0; i < (size_t)rows * d; i++) qkv[i] *= scaling;
-        const size_t element = cross_bf16 ? 2 : 4;
-#pragma omp parallel for num_threads(threads) schedule(static)
-        for (int task = 0; task < rows * heads; task++) {
-            int r = task / heads, h = task % heads;
-            size_t at = r * cross_row + h * cross_head * element;
-            (cross_bf16 ? attend_bf16 : attend_f32)(
-                qkv + (size_t)r * d + h * hd, cross_keys + at, cross_values + at, frames, hd,
-                mixed + (size_t)r * d + h * hd,
-                   scores + (size_t)omp_get_thread_num() * score_room);
-        }
-        status |= sw_int8_linear(mixed, I8(CO_W), F32(CO_S), F32(CO_B), out, rows, d, d, threads);
+        attend_rows(qkv, d, cross_keys, cross_values, cross_bf16, cross_row, cross_head, NULL,
+                    frames, rows, heads, hd, mixed, scores, score_room, threads);
+        LINEAR(mixed, I8(CO_W), F32(CO_S), F32(CO_B), out, rows, d, d, threads);
         add_into(x, out, rows * d);
 
         for (int r = 0; r < rows; r++)
             layer_norm(x + (size_t)r * d, F32(LN3_W), F32(LN3_B), normed + (size_t)r * d, d, eps);
-        status |= sw_int8_linear(normed, I8(FC1_W), F32(FC1_S), F32(FC1_B), inner, rows, ffn, d,
+        LINEAR(normed, I8(FC1_W), F32(FC1_S), F32(FC1_B), inner, rows, ffn, d,
                                  threads);
         for (size_t i = 0; i < (size_t)rows * ffn; i++)
-            inner[i] = 0.5f * inner[i] * (1.0f + erff(inner[i] * (float)M_SQRT1_2));
-        status |= sw_int8_linear(inner, I8(FC2_W), F32(FC2_S), F32(FC2_B), out, rows, d, ffn,
+            inner[i] = 0.5f * inner[i] * (1.0f + erff(inner[i] * 0.70710678118654752f));
+        LINEAR(inner, I8(FC2_W), F32(FC2_S), F32(FC2_B), out, rows, d, ffn,
                                  threads);
         add_into(x, out, rows * d);
     }
     free(work);
     free(scores);
-    return status == 0 ? 0 : -3;
+    return status;
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ...errors import DraftError
+from ...models import weight_int8
 from ...models.loading import WhisperBundle, load_model
 from .base import Drafter, DraftSession, WindowContext
 from .cross_vocab import CrossVocabDrafter
@@ -48,13 +49,17 @@ def make_drafter(
             raise DraftError(f"{spec!r}: after ngram+ name a model draft, such as self-int8")
         return HybridDrafter(model)
     if spec == "auto":
-        # Measured (bench/results/peers-8clips, longform-longdev): for a float32 main its int8
-        # decoder drafts at a fraction of a verification's cost; an int8 main's own steps are
-        # as cheap as such a draft's, and drafting does not pay.
+        # Measured (bench/results/longform-longdev, peers-8clips): for a float32 main its int8
+        # decoder drafts at a fraction of a verification's cost. For an int8 main it pays only
+        # as the weight-only draft with its native step (2.12x against 1.57x without a draft on
+        # the long files); PyTorch's dynamic int8 draft steps cost about what the int8 main's
+        # own do (+0.2 % on the long files), so without the kernels an int8 main decodes alone.
         # On a GPU a decoder step costs its kernel launches, whatever the model's size or
         # precision: a model draft's step costs about what a verification does, and drafting
         # cannot pay (bench/results/gpu-*).
-        if compute_type != "float32" or not int8_available(main):
+        if not int8_available(main):
+            return None
+        if compute_type != "float32" and not weight_int8.available():
             return None
         return SelfInt8Drafter(main)
     if spec == "self-int8":
