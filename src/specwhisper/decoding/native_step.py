@@ -25,9 +25,13 @@ from ..models.weight_int8 import WeightOnlyInt8Linear
 
 @dataclass(frozen=True)
 class _LayerWeights:
-    """One layer's tensors in ``decoder_step.c``'s table order (cache buffers excepted)."""
+    """One layer's layer norms (self-attention, cross-attention, feed-forward: weight, bias)
+    and int8 linears (fused qkv, self out, cross query, cross out, fc1, fc2: weight, scale,
+    bias), as ``decoder_step.c`` reads them."""
 
-    tensors: tuple[torch.Tensor | None, ...]
+    norms: tuple[tuple[torch.Tensor, torch.Tensor], ...]
+    linears: tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor | None], ...]
+    epsilons: frozenset[float]
 
     @classmethod
     def of(cls, layer: nn.Module) -> _LayerWeights | None:
@@ -48,26 +52,30 @@ class _LayerWeights:
             return None
         if not all(norm.weight is not None and norm.bias is not None for norm in norms):
             return None
+        return cls(
+            norms=tuple((norm.weight, norm.bias) for norm in norms),
+            linears=tuple((linear.weight, linear.scale, linear.bias) for linear in linears),
+            epsilons=frozenset(norm.eps for norm in norms),
+        )
 
-        def linear(index: int) -> tuple:
-            module = linears[index]
-            return (module.weight, module.scale, module.bias)
-
-        def norm(index: int) -> tuple:
-            return (norms[index].weight, norms[index].bias)
-
-        parts = (*norm(0), *linear(0), *linear(1), *norm(1), *linear(2), *linear(3))
-        return cls((*parts, *norm(2), *linear(4), *linear(5)))
+    @property
+    def tensors(self) -> tuple[torch.Tensor | None, ...]:
+        """In ``decoder_step.c``'s table order: each sub-layer's norm, then its linears."""
+        (self_norm, cross_norm, ffn_norm), linears = self.norms, self.linears
+        return (
+            *self_norm, *linears[0], *linears[1],
+            *cross_norm, *linears[2], *linears[3],
+            *ffn_norm, *linears[4], *linears[5],
+        )  # fmt: skip
 
     def fits(self, width: int, ffn: int) -> bool:
         """Every tensor has the shape and dtype ``decoder_step.c`` reads it with."""
         outputs = (3 * width, width, width, width, ffn, width)
         inputs = (width, width, width, width, width, ffn)
-        norms = self.tensors[0:2] + self.tensors[8:10] + self.tensors[16:18]
-        linears = [self.tensors[i : i + 3] for i in (2, 5, 10, 13, 18, 21)]
+        norms = [t for pair in self.norms for t in pair]
         if any(t.dtype != torch.float32 or t.shape != (width,) for t in norms):
             return False
-        for (weight, scale, bias), rows, columns in zip(linears, outputs, inputs, strict=True):
+        for (weight, scale, bias), rows, columns in zip(self.linears, outputs, inputs, strict=True):
             if weight.dtype != torch.int8 or weight.shape != (rows, columns):
                 return False
             for vector in (scale, bias):
@@ -108,15 +116,7 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
     layers = [_LayerWeights.of(layer) for layer in decoder.layers]
     if any(weights is None for weights in layers) or not kernels.available():
         return None
-    epsilons = {
-        norm.eps
-        for layer in decoder.layers
-        for norm in (
-            layer.self_attn_layer_norm,
-            layer.encoder_attn_layer_norm,
-            layer.final_layer_norm,
-        )
-    }
+    epsilons = frozenset().union(*(layer.epsilons for layer in layers))
     if len(epsilons) != 1:
         return None
     cross_dtype, cache_dtype = cross_kv[0][0].dtype, keys[0].dtype
@@ -158,7 +158,7 @@ def table_for(decoder: nn.Module, keys: list, values: list, cross_kv: list) -> N
         frames=frames,
         cross_bf16=cross_dtype == torch.bfloat16,
         cache_bf16=cache_dtype == torch.bfloat16,
-        eps=epsilons.pop(),
+        eps=next(iter(epsilons)),
         scaling=attention.scaling,
     )
     return NativeStep(torch.tensor(table, dtype=torch.int64), shape, buffers + weights)

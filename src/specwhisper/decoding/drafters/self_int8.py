@@ -95,6 +95,12 @@ def quantized_decoder(main: WhisperBundle, weight_only: bool | None = None) -> n
     return shared_int8(main.model, "decoder-weight-only" if weight_only else "decoder", build)
 
 
+def _attention_dtype() -> torch.dtype:
+    """The draft's attention keys/values, cross and self: bfloat16 halves the memory traffic of
+    its largest reads where the processor has bf16 arithmetic (the verifier keeps float32)."""
+    return torch.bfloat16 if native_bf16() else torch.float32
+
+
 class SelfInt8Drafter:
     name = "self-int8"
 
@@ -103,14 +109,12 @@ class SelfInt8Drafter:
         self.module = quantized_decoder(main)
 
     def batch(self, options: TranscribeOptions) -> ModelBatchDraft:
-        dtype = torch.bfloat16 if native_bf16() else torch.float32
+        dtype = _attention_dtype()
         decoder = LeanDecoder(self.module, cross_kvs=[], cross_dtype=dtype, cache_dtype=dtype)
         return ModelBatchDraft(decoder, build_filters(self.main, options), self.main.special.eot)
 
     def start(self, context: WindowContext) -> DraftModelSession:
-        # bfloat16 attention, cross and self: half the memory traffic of the draft's largest
-        # reads, where the processor has bf16 arithmetic (the verifier keeps float32).
-        dtype = torch.bfloat16 if native_bf16() else torch.float32
+        dtype = _attention_dtype()
         decoder = LeanDecoder(
             self.module,
             context.main_encoder_out,
