@@ -1,4 +1,4 @@
-"""The weight-only int8 draft's native one-token step against the same decoder on PyTorch."""
+"""The weight-only int8 draft's native step against the same decoder on PyTorch."""
 
 import pytest
 import torch
@@ -178,10 +178,13 @@ def test_the_step_refuses_an_input_it_would_overrun():
     model = _model()
     decoder = LeanDecoder(_draft(model), cross_kv=_cross_kv(model))
     step = decoder._native_step()
-    with pytest.raises(ValueError, match="one position per row"):
-        step(torch.zeros(2, model.config.d_model), [4, 4])  # two rows for a one-row cache
+    width = model.config.d_model
+    with pytest.raises(ValueError, match="one position per token"):
+        step(torch.zeros(2, width), [0, 0], [4])  # two tokens, one position
     with pytest.raises(ValueError, match="float32"):
-        step(torch.zeros(1, model.config.d_model, dtype=torch.bfloat16), [4])
+        step(torch.zeros(1, width, dtype=torch.bfloat16), [0], [4])
+    with pytest.raises(ValueError, match="rows \\[1\\]"):
+        step(torch.zeros(1, width), [1], [4])  # a second row in a one-row cache
 
 
 def test_shapes_the_step_cannot_take_are_refused():
@@ -190,7 +193,7 @@ def test_shapes_the_step_cannot_take_are_refused():
     step = decoder._native_step()
     hidden = torch.zeros(model.config.d_model)
     with pytest.raises(ValueError, match="position"):
-        step(hidden.view(1, -1), [step.shape.cache])  # past the cache's last slot
+        step(hidden.view(1, -1), [0], [step.shape.cache])  # past the cache's last slot
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -218,3 +221,52 @@ def test_rows_at_different_positions_step_together_as_each_alone(dtype):
             bound = 1e-4 if dtype == torch.float32 else 2e-2
             assert (got - expected).abs().max() < bound * expected.abs().max()
             assert _same_choices(got, expected, 0.0 if dtype == torch.float32 else bound)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_several_tokens_of_a_row_in_one_call_match_the_pytorch_decoder(dtype):
+    """A draft resuming after an accepted proposal feeds two tokens, and a short prompt a few:
+    one native call over consecutive positions of a row, each token seeing the ones before it
+    in the same call, gives the logits of PyTorch's causal feed at every position."""
+    model = _model(heads=2, width=128)
+    draft, cross_kv = _draft(model), _cross_kv(model)
+    feeds = [PROMPT * 5, [40, 41], [42], [43, 44, 45, 46, 47, 48, 49, 50]]
+    got, expected = [], []
+    for native, out in ((True, got), (False, expected)):
+        decoder = LeanDecoder(draft, cross_kv=cross_kv, cross_dtype=dtype, cache_dtype=dtype)
+        decoder = decoder if native else _pytorch_only(decoder)
+        with torch.inference_mode():
+            for feed in feeds:
+                out.append(decoder.forward(feed, list(range(len(feed)))))
+        assert decoder.length == sum(len(feed) for feed in feeds)
+        assert (decoder._native is not None) == native
+    got, expected = torch.cat(got), torch.cat(expected)
+    bound = 1e-4 if dtype == torch.float32 else 2e-2
+    assert (got - expected).abs().max() < bound * expected.abs().max()
+    assert _same_choices(got, expected, 0.0 if dtype == torch.float32 else bound)
+
+
+def test_rows_fed_different_numbers_of_tokens_step_together_as_each_alone():
+    """A batched draft's first step after a round: one row resumes with two tokens, another
+    with one, a third with three, all in one call, and each row's wanted logits are those of
+    that row decoded alone."""
+    model = _model(heads=2, width=128)
+    draft = _draft(model)
+    kvs = [_cross_kv(model, seed=seed) for seed in (1, 2, 3)]
+    prompts = [PROMPT * 5, PROMPT * 6 + [30, 31, 32], PROMPT[:2]]
+    feeds = [[40, 41], [50], [60, 61, 62]]
+    wanted = [[1], [0], [0, 2]]
+    with torch.inference_mode():
+        batch = LeanDecoder(draft, cross_kvs=[])
+        for prompt, kv in zip(prompts, kvs, strict=True):
+            batch.add_row(kv, prompt)
+        together = batch.forward_rows(feeds, wanted)
+        assert batch._native is not None
+        assert batch.lengths == [len(p) + len(f) for p, f in zip(prompts, feeds, strict=True)]
+        for row, (prompt, kv) in enumerate(zip(prompts, kvs, strict=True)):
+            alone = _pytorch_only(LeanDecoder(draft, cross_kv=kv))
+            alone.forward(prompt)
+            expected = alone.forward(feeds[row], wanted[row])
+            assert together[row].shape == expected.shape
+            assert (together[row] - expected).abs().max() < 1e-4 * expected.abs().max()
+            assert _same_choices(together[row], expected, 0.0)

@@ -12,6 +12,7 @@ from transformers import WhisperForConditionalGeneration
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from ..models.devices import finished, module_device, on_cpu
+from . import lean_encoder
 
 
 @torch.inference_mode()
@@ -19,7 +20,15 @@ def encode(model: WhisperForConditionalGeneration, features: torch.Tensor) -> to
     """(1, n_mels, 3000) log-mel -> (1, 1500, d_model) encoder states, on the model's device
     (the features may be on the CPU)."""
     features = features.to(module_device(model))
-    return finished(model.model.encoder(features).last_hidden_state)
+    encoder = model.model.encoder
+    expected = (
+        encoder.config.max_source_positions * encoder.conv1.stride[0] * encoder.conv2.stride[0]
+    )
+    if features.shape[-1] != expected:  # as transformers' encoder refuses it
+        raise ValueError(f"Whisper's encoder takes {expected} mel frames, not {features.shape[-1]}")
+    if lean_encoder.applies(encoder):
+        return finished(lean_encoder.encoder_states(encoder, features))
+    return finished(encoder(features).last_hidden_state)
 
 
 @torch.inference_mode()
@@ -38,6 +47,8 @@ def encode_window(
     features = features.to(module_device(model))
     stride = encoder.conv1.stride[0] * encoder.conv2.stride[0]
     frames = max(stride, min(frames - frames % stride, features.shape[-1]))
+    if lean_encoder.applies(encoder):
+        return finished(lean_encoder.encoder_states(encoder, features[..., :frames]))
     hidden = nn.functional.gelu(encoder.conv1(features[..., :frames]))
     hidden = nn.functional.gelu(encoder.conv2(hidden)).permute(0, 2, 1)  # (1, frames/2, d)
     hidden = hidden + encoder.embed_positions.weight[: hidden.shape[1]]

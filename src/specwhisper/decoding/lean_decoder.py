@@ -295,16 +295,20 @@ class LeanDecoder:
                 )
         return self._native
 
-    def _one_token_each(self, step: native_step.NativeStep, feeds, wanted) -> list[torch.Tensor]:
-        """``forward_rows`` when every row is fed one token, through the native step."""
-        positions = list(self.lengths)
-        tokens = [feed[0] for feed in feeds]
+    def _native_feed(self, step: native_step.NativeStep, feeds, wanted) -> list[torch.Tensor]:
+        """``forward_rows`` through the native step: every fed token is one row of its call."""
+        slots, positions, tokens, picked = [], [], [], []
+        for row, (start, feed, rows) in enumerate(zip(self.lengths, feeds, wanted, strict=True)):
+            picked += [len(tokens) + index for index in rows]
+            slots += [row] * len(feed)
+            positions += range(start, start + len(feed))
+            tokens += feed
         hidden = self.decoder.embed_tokens.weight[tokens] * self.embed_scale
         hidden = (hidden + self.decoder.embed_positions.weight[positions]).contiguous()
-        step(hidden, positions)
-        self.lengths = [position + 1 for position in positions]
-        logits = self._project(self.final_norm(hidden))
-        return [logits[row : row + 1][list(rows)] for row, rows in enumerate(wanted)]
+        step(hidden, slots, positions)
+        self.lengths = [start + len(feed) for start, feed in zip(self.lengths, feeds, strict=True)]
+        logits = self._project(self.final_norm(hidden[picked]))
+        return list(torch.split(logits, [len(rows) for rows in wanted]))
 
     def _heads(self, states: torch.Tensor) -> torch.Tensor:
         """(B, n, heads * head_dim) -> (B, heads, n, head_dim)."""
@@ -322,10 +326,12 @@ class LeanDecoder:
                 raise ValueError(
                     f"the decoder has {self.max_positions} positions, not {start + len(feed)}"
                 )
-        if longest == 1 and rows <= KERNEL_MAX_ROWS:
+        # A few tokens in all (draft steps): one native call, whose int8 linears read each weight
+        # once for all of them. Longer feeds (prompts) are matrix products: PyTorch's.
+        if sum(len(feed) for feed in feeds) <= KERNEL_MAX_ROWS:
             step = self._native_step()
             if step is not None:
-                return self._one_token_each(step, feeds, wanted)
+                return self._native_feed(step, feeds, wanted)
         if rows == 1:
             single = len(feeds[0]) == 1
             ids = torch.tensor([feeds[0]], dtype=torch.long, device=device)

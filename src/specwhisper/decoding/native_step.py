@@ -1,11 +1,11 @@
-"""A weight-only int8 draft's one-token step in one native call (``kernels.decoder_step``).
+"""A weight-only int8 draft's step in one native call (``kernels.decoder_step``).
 
 Through PyTorch, a draft step of ``base`` is about a thousand small operations, and on a 2-core
 CPU their dispatch cost more than their arithmetic (``scripts/draft_step_profile.py``: half of
 the step outside any operator). The native step runs every layer in C on the same weights and
-the same cache buffers as ``LeanDecoder``, which keeps the prompt feeds, several-token feeds and
-cropping; it only takes over the steps that feed every row one token (a draft's steps, alone or
-batched).
+the same cache buffers as ``LeanDecoder``, which keeps long prompt feeds and cropping; it takes
+over the feeds of a few tokens in all (a draft's steps, alone or batched, and the two tokens a
+draft resumes with after a fully accepted proposal).
 
 It applies where every linear layer of the decoder is weight-only int8
 (``models.weight_int8``), the activation is exact GELU, and the kernels build here; elsewhere
@@ -93,10 +93,12 @@ class NativeStep:
         self.shape = shape
         self._keep = keep  # every tensor the table points into
 
-    def __call__(self, hidden: torch.Tensor, positions: list[int]) -> torch.Tensor:
-        """(rows, d) float32 embeddings + positions -> (rows, d) last layer's output (in
-        place); row r's token at ``positions[r]``."""
-        kernels.decoder_step(self.table, self.shape, positions, hidden)
+    def __call__(
+        self, hidden: torch.Tensor, slots: list[int], positions: list[int]
+    ) -> torch.Tensor:
+        """(tokens, d) float32 embeddings -> (tokens, d) last layer's output (in place); token
+        t sits at ``positions[t]`` of cache row ``slots[t]`` (see ``kernels.decoder_step``)."""
+        kernels.decoder_step(self.table, self.shape, slots, positions, hidden)
         return hidden
 
 

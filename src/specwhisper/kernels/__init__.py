@@ -2,7 +2,7 @@
 
 ``int8_linear``: float32 rows times an int8 weight (one scale per output channel), with each row
 rounded to int16 rather than PyTorch's 7-bit dynamic int8 (see ``int8_linear.c``).
-``decoder_step``: one whole decoder step of a weight-only int8 draft for one token
+``decoder_step``: one whole decoder step of a weight-only int8 draft for a few tokens
 (``decoder_step.c``; ``decoding.native_step`` builds its table). Both need an x86-64 processor
 with AVX512-VNNI and a C compiler (``$CC``, default ``cc``); ``available()`` says whether both are
 there, and callers use PyTorch's kernels otherwise. The shared library is cached under
@@ -93,7 +93,7 @@ def _load():
         function.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 4
         function.restype = ctypes.c_int
         step = library.sw_decoder_step
-        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 9, ctypes.c_void_p]
+        step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 10, ctypes.c_void_p, ctypes.c_void_p]
         step.argtypes += [ctypes.c_float, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
         step.restype = ctypes.c_int
         _function, _step_function = function, step
@@ -179,25 +179,34 @@ class StepShape:
 
 
 def decoder_step(
-    table: torch.Tensor, shape: StepShape, positions: list[int], x: torch.Tensor
+    table: torch.Tensor,
+    shape: StepShape,
+    slots: list[int],
+    positions: list[int],
+    x: torch.Tensor,
 ) -> None:
-    """One decoder step for one token per row, in place: ``x`` ((rows, d_model) float32,
-    contiguous) holds each row's token embedding plus its position's and becomes the last
-    layer's output; row r's token sits at ``positions[r]``. ``table``: the int64 pointer table
-    of ``decoding.native_step`` (which keeps every pointed-to tensor alive and checks shapes,
-    dtypes and contiguity: the C code reads raw memory)."""
+    """One decoder step over a few tokens, in place: ``x`` ((tokens, d_model) float32,
+    contiguous) holds each token's embedding plus its position's and becomes the last layer's
+    output; token t sits at ``positions[t]`` of cache row ``slots[t]``. Tokens of one row must
+    be consecutive positions in order, starting where the row's cache ends (the C code writes
+    every token's keys/values before any attention reads them). ``table``: the int64 pointer
+    table of ``decoding.native_step`` (which keeps every pointed-to tensor alive and checks
+    shapes, dtypes and contiguity: the C code reads raw memory)."""
     if _step_function is None and _load() is None:
         raise RuntimeError(f"the native kernels are unavailable: {_failure}")
-    # The C code writes rows x width floats into x and one cache slot per position.
-    if len(positions) != shape.rows or not (
-        x.dtype == torch.float32
+    tokens = len(positions)
+    # The C code writes tokens x width floats into x and one cache slot per token.
+    if len(slots) != tokens or not (
+        tokens >= 1
+        and x.dtype == torch.float32
         and x.is_contiguous()
         and x.device.type == "cpu"
-        and tuple(x.shape) == (shape.rows, shape.width)
+        and tuple(x.shape) == (tokens, shape.width)
     ):
         raise ValueError(
-            f"decoder_step: x must be float32 ({shape.rows}, {shape.width}), contiguous, with "
-            f"one position per row; got {tuple(x.shape)} {x.dtype} and {len(positions)} positions"
+            f"decoder_step: x must be float32 (tokens, {shape.width}), contiguous, with one "
+            f"cache row and one position per token; got {tuple(x.shape)} {x.dtype}, "
+            f"{len(slots)} rows and {tokens} positions"
         )
     status = _step_function(
         table.data_ptr(),
@@ -209,8 +218,10 @@ def decoder_step(
         shape.frames,
         int(shape.cross_bf16),
         int(shape.cache_bf16),
-        len(positions),
-        (ctypes.c_int * len(positions))(*positions),
+        shape.rows,
+        tokens,
+        (ctypes.c_int * tokens)(*slots),
+        (ctypes.c_int * tokens)(*positions),
         shape.eps,
         shape.scaling,
         x.data_ptr(),
@@ -219,4 +230,6 @@ def decoder_step(
     if status == -2:
         raise MemoryError("decoder_step: out of memory")
     if status != 0:
-        raise ValueError(f"decoder_step: unsupported shape {shape} at positions {positions}")
+        raise ValueError(
+            f"decoder_step: unsupported shape {shape} at rows {slots}, positions {positions}"
+        )

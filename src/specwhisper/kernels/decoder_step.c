@@ -1,4 +1,6 @@
-/* One decoder step of a weight-only int8 draft, one token per row, in a single call.
+/* One decoder step of a weight-only int8 draft, in a single call: a few tokens, each in its own
+ * row of the cache at its own position (one token for each of several windows, or a few
+ * consecutive tokens of one window, or both).
  *
  * A draft step of base through PyTorch issues about a thousand small operations (views,
  * transposes, layer norms, attention, ~40 linear calls), and on a 2-core machine their dispatch
@@ -6,8 +8,11 @@
  * operator. Here every layer runs in C: layer norms, the int8 linears (sw_int8_linear), causal
  * self-attention over the cached keys/values (which this step extends, in the caller's
  * buffers, so PyTorch code can go on with the same cache), cross-attention over the encoder's
- * keys/values (bfloat16 or float32; the self-attention cache too), exact GELU. The caller applies the final layer norm and the
- * output layer.
+ * keys/values (bfloat16 or float32; the self-attention cache too), exact GELU. The caller
+ * applies the final layer norm and the output layer.
+ *
+ * The int8 linears read each weight once for all the tokens of a call, so feeding two tokens
+ * (a draft resuming after a fully accepted proposal) costs little more than feeding one.
  *
  * The numbers are a draft's: the softmax uses a polynomial exp (relative error ~1e-7) and sums
  * in another order than PyTorch. The verifier decides what is kept, so this changes how often
@@ -162,22 +167,23 @@ static void attend_bf16(const float *q, const void *K, const void *V, int length
     attend(q, K, V, 1, length, hd, out, scores);
 }
 
-/* Every head of every row, split between the threads. Row r's queries start at q + r * q_stride
- * (head h at + h * hd), its output at out + r * heads * hd; its keys/values at element
- * r * row + h * head of K and V. Row r attends over positions[r] + 1 keys, or over length keys
- * when positions is NULL. scores: score_room floats per thread. */
+/* Every head of every token, split between the threads. Token t's queries start at
+ * q + t * q_stride (head h at + h * hd), its output at out + t * heads * hd; its keys/values at
+ * element slots[t] * row + h * head of K and V (slots[t]: its cache row). Token t attends over
+ * positions[t] + 1 keys, or over length keys when positions is NULL. scores: score_room floats
+ * per thread. */
 static void attend_rows(const float *q, size_t q_stride, const char *K, const char *V, int bf16,
-                        size_t row, size_t head, const int *positions, int length, int rows,
-                        int heads, int hd, float *out, float *scores, int score_room,
-                        int threads) {
+                        size_t row, size_t head, const int *slots, const int *positions,
+                        int length, int tokens, int heads, int hd, float *out, float *scores,
+                        int score_room, int threads) {
     const size_t element = bf16 ? 2 : 4;
 #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int task = 0; task < rows * heads; task++) {
-        int r = task / heads, h = task % heads;
-        size_t at = (r * row + h * head) * element;
-        int keys = positions ? positions[r] + 1 : length;
-        (bf16 ? attend_bf16 : attend_f32)(q + r * q_stride + (size_t)h * hd, K + at, V + at, keys,
-                                          hd, out + ((size_t)r * heads + h) * hd,
+    for (int task = 0; task < tokens * heads; task++) {
+        int t = task / heads, h = task % heads;
+        size_t at = ((size_t)slots[t] * row + (size_t)h * head) * element;
+        int keys = positions ? positions[t] + 1 : length;
+        (bf16 ? attend_bf16 : attend_f32)(q + t * q_stride + (size_t)h * hd, K + at, V + at, keys,
+                                          hd, out + ((size_t)t * heads + h) * hd,
                                           scores + (size_t)omp_get_thread_num() * score_room);
     }
 }
@@ -205,37 +211,42 @@ static void add_into(float *x, const float *y, int d) {
     for (int i = 0; i < d; i++) x[i] += y[i];
 }
 
-/* x (rows x d floats): in, each row's token embedding plus its position's; out, the hidden
- * states after the last layer (before the final layer norm). Row r is its own window: its
- * token sits at positions[r], which is also how many keys/values its self-attention caches hold
- * before this step; the step writes the new ones at that index. The table's cache and
- * cross-attention pointers are row 0's; row r's follow at r times a row's size (PyTorch's
- * (rows, heads, slots, head_dim) contiguous tensors). cache: slots per head in the
- * self-attention buffers; frames: cross-attention keys per head. Returns 0; -1 for shapes it
- * does not handle (an int8 linear's too); -2 when memory runs out. */
+/* x (tokens x d floats): in, each token's embedding plus its position's; out, the hidden
+ * states after the last layer (before the final layer norm). Token t belongs to cache row
+ * slots[t] (its window) and sits at positions[t]; the step writes its keys/values at that index
+ * of that row, all tokens' before any attention, so a token also sees the earlier tokens of its
+ * row in the same call. The caller guarantees that each row's keys/values before every position
+ * it feeds are in the cache or fed in this call. The table's cache and cross-attention pointers
+ * are row 0's; row r's follow at r times a row's size (PyTorch's (rows, heads, slots, head_dim)
+ * contiguous tensors). rows: cache rows; cache: slots per head in the self-attention buffers;
+ * frames: cross-attention keys per head. Returns 0; -1 for shapes it does not handle (an int8
+ * linear's too); -2 when memory runs out. */
 int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn, int cache,
-                    int frames, int cross_bf16, int cache_bf16, int rows, const int *positions,
-                    float eps,
-                    float scaling, float *x, int threads) {
+                    int frames, int cross_bf16, int cache_bf16, int rows, int tokens,
+                    const int *slots, const int *positions, float eps, float scaling, float *x,
+                    int threads) {
     const int hd = heads > 0 ? d / heads : 0;
     if (layers < 0 || d < 32 || ffn < 32 || heads < 1 || hd * heads != d || hd % 16 ||
-        hd > 128 || d % 32 || ffn % 32 || frames < 1 || threads < 1 || rows < 1)
+        hd > 128 || d % 32 || ffn % 32 || frames < 1 || threads < 1 || rows < 1 || tokens < 1)
         return -1;
-    for (int r = 0; r < rows; r++)
-        if (positions[r] < 0 || positions[r] >= cache) return -1;
+    for (int t = 0; t < tokens; t++)
+        if (positions[t] < 0 || positions[t] >= cache || slots[t] < 0 || slots[t] >= rows)
+            return -1;
     const int score_room = frames > cache ? frames : cache;
     /* Elements from one row's (or head's) keys/values to the next. */
     const size_t self_row = (size_t)heads * cache * hd, self_head = (size_t)cache * hd;
     const size_t cross_row = (size_t)heads * frames * hd, cross_head = (size_t)frames * hd;
-    float *work = aligned_alloc(64, ((size_t)rows * (6 * d + ffn) * sizeof(float) + 63) / 64 * 64);
+    float *work =
+        aligned_alloc(64, ((size_t)tokens * (6 * d + ffn) * sizeof(float) + 63) / 64 * 64);
     float *scores = malloc((size_t)threads * score_room * sizeof(float));
     if (!work || !scores) {
         free(work);
         free(scores);
         return -2;
     }
-    float *normed = work, *qkv = normed + (size_t)rows * d, *mixed = qkv + (size_t)rows * 3 * d;
-    float *out = mixed + (size_t)rows * d, *inner = out + (size_t)rows * d;
+    float *normed = work, *qkv = normed + (size_t)tokens * d;
+    float *mixed = qkv + (size_t)tokens * 3 * d;
+    float *out = mixed + (size_t)tokens * d, *inner = out + (size_t)tokens * d;
     int status = 0;
     for (int l = 0; l < layers && status == 0; l++) {
         const int64_t *layer = table + (size_t)l * PER_LAYER;
@@ -243,42 +254,40 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
         const char *cross_keys = (const char *)(intptr_t)layer[CROSS_KEYS];
         const char *cross_values = (const char *)(intptr_t)layer[CROSS_VALUES];
 
-        for (int r = 0; r < rows; r++)
-            layer_norm(x + (size_t)r * d, F32(LN1_W), F32(LN1_B), normed + (size_t)r * d, d, eps);
-        LINEAR(normed, I8(QKV_W), F32(QKV_S), F32(QKV_B), qkv, rows, 3 * d, d,
-                                 threads);
-        for (int r = 0; r < rows; r++) {
-            float *own = qkv + (size_t)r * 3 * d;
+        for (int t = 0; t < tokens; t++)
+            layer_norm(x + (size_t)t * d, F32(LN1_W), F32(LN1_B), normed + (size_t)t * d, d, eps);
+        LINEAR(normed, I8(QKV_W), F32(QKV_S), F32(QKV_B), qkv, tokens, 3 * d, d, threads);
+        for (int t = 0; t < tokens; t++) {
+            float *own = qkv + (size_t)t * 3 * d;
             for (int i = 0; i < d; i++) own[i] *= scaling;
             for (int h = 0; h < heads; h++) {
-                size_t slot = r * self_row + h * self_head + (size_t)positions[r] * hd;
+                size_t slot = (size_t)slots[t] * self_row + h * self_head +
+                              (size_t)positions[t] * hd;
                 store(keys, slot, own + d + h * hd, hd, cache_bf16);
                 store(values, slot, own + 2 * d + h * hd, hd, cache_bf16);
             }
         }
-        attend_rows(qkv, 3 * d, keys, values, cache_bf16, self_row, self_head, positions, 0, rows,
-                    heads, hd, mixed, scores, score_room, threads);
-        LINEAR(mixed, I8(SO_W), F32(SO_S), F32(SO_B), out, rows, d, d, threads);
-        add_into(x, out, rows * d);
+        attend_rows(qkv, 3 * d, keys, values, cache_bf16, self_row, self_head, slots, positions,
+                    0, tokens, heads, hd, mixed, scores, score_room, threads);
+        LINEAR(mixed, I8(SO_W), F32(SO_S), F32(SO_B), out, tokens, d, d, threads);
+        add_into(x, out, tokens * d);
 
-        for (int r = 0; r < rows; r++)
-            layer_norm(x + (size_t)r * d, F32(LN2_W), F32(LN2_B), normed + (size_t)r * d, d, eps);
-        LINEAR(normed, I8(CQ_W), F32(CQ_S), F32(CQ_B), qkv, rows, d, d, threads);
-        for (size_t i = 0; i < (size_t)rows * d; i++) qkv[i] *= scaling;
-        attend_rows(qkv, d, cross_keys, cross_values, cross_bf16, cross_row, cross_head, NULL,
-                    frames, rows, heads, hd, mixed, scores, score_room, threads);
-        LINEAR(mixed, I8(CO_W), F32(CO_S), F32(CO_B), out, rows, d, d, threads);
-        add_into(x, out, rows * d);
+        for (int t = 0; t < tokens; t++)
+            layer_norm(x + (size_t)t * d, F32(LN2_W), F32(LN2_B), normed + (size_t)t * d, d, eps);
+        LINEAR(normed, I8(CQ_W), F32(CQ_S), F32(CQ_B), qkv, tokens, d, d, threads);
+        for (size_t i = 0; i < (size_t)tokens * d; i++) qkv[i] *= scaling;
+        attend_rows(qkv, d, cross_keys, cross_values, cross_bf16, cross_row, cross_head, slots,
+                    NULL, frames, tokens, heads, hd, mixed, scores, score_room, threads);
+        LINEAR(mixed, I8(CO_W), F32(CO_S), F32(CO_B), out, tokens, d, d, threads);
+        add_into(x, out, tokens * d);
 
-        for (int r = 0; r < rows; r++)
-            layer_norm(x + (size_t)r * d, F32(LN3_W), F32(LN3_B), normed + (size_t)r * d, d, eps);
-        LINEAR(normed, I8(FC1_W), F32(FC1_S), F32(FC1_B), inner, rows, ffn, d,
-                                 threads);
-        for (size_t i = 0; i < (size_t)rows * ffn; i++)
+        for (int t = 0; t < tokens; t++)
+            layer_norm(x + (size_t)t * d, F32(LN3_W), F32(LN3_B), normed + (size_t)t * d, d, eps);
+        LINEAR(normed, I8(FC1_W), F32(FC1_S), F32(FC1_B), inner, tokens, ffn, d, threads);
+        for (size_t i = 0; i < (size_t)tokens * ffn; i++)
             inner[i] = 0.5f * inner[i] * (1.0f + erff(inner[i] * 0.70710678118654752f));
-        LINEAR(inner, I8(FC2_W), F32(FC2_S), F32(FC2_B), out, rows, d, ffn,
-                                 threads);
-        add_into(x, out, rows * d);
+        LINEAR(inner, I8(FC2_W), F32(FC2_S), F32(FC2_B), out, tokens, d, ffn, threads);
+        add_into(x, out, tokens * d);
     }
     free(work);
     free(scores);
