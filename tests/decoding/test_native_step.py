@@ -230,6 +230,9 @@ def test_several_tokens_of_a_row_in_one_call_match_the_pytorch_decoder(dtype):
     in the same call, gives the logits of PyTorch's causal feed at every position."""
     model = _model(heads=2, width=128)
     draft, cross_kv = _draft(model), _cross_kv(model)
+    # A prompt longer than native_step.MAX_TOKENS goes through PyTorch in both decoders. (More
+    # than 8 rows would take PyTorch's weight-only layers to their bfloat16 dense weights: not
+    # a reference to 1e-4.)
     feeds = [PROMPT * 5, [40, 41], [42], [43, 44, 45, 46, 47, 48, 49, 50]]
     got, expected = [], []
     for native, out in ((True, got), (False, expected)):
@@ -270,3 +273,27 @@ def test_rows_fed_different_numbers_of_tokens_step_together_as_each_alone():
             assert together[row].shape == expected.shape
             assert (together[row] - expected).abs().max() < 1e-4 * expected.abs().max()
             assert _same_choices(together[row], expected, 0.0)
+
+
+def test_a_feed_of_the_most_tokens_one_call_takes_equals_it_fed_in_halves():
+    """Up to ``MAX_TOKENS`` tokens go in one call; each token's row of the call is computed on
+    its own (its own activation scale, its own attention), so one call writes the cache two
+    calls write and ends on the same logits."""
+    model = _model(heads=2, width=128)
+    draft, cross_kv = _draft(model), _cross_kv(model)
+    tokens = [(5 * i + 7) % VOCAB for i in range(native_step.MAX_TOKENS)]
+    half = len(tokens) // 2
+    decoders, last = [], []  # one call, two calls
+    for feeds in ([tokens], [tokens[:half], tokens[half:]]):
+        decoder = LeanDecoder(draft, cross_kv=cross_kv)
+        with torch.inference_mode():
+            decoder.forward(PROMPT * 5)
+            last.append([decoder.forward(feed, [len(feed) - 1]) for feed in feeds][-1])
+        assert decoder._native is not None
+        decoders.append(decoder)
+    assert torch.allclose(last[0], last[1], rtol=0, atol=1e-5 * last[1].abs().max().item())
+    length = decoders[0].length
+    whole, halves = decoders
+    for one, two in zip(whole.keys + whole.values, halves.keys + halves.values, strict=True):
+        one, two = one[:, :, :length], two[:, :, :length]
+        assert torch.allclose(one, two, rtol=0, atol=1e-5 * two.abs().max().item())

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models.devices import module_device, on_cpu
-from ..models.weight_int8 import KERNEL_MAX_ROWS, WeightOnlyInt8Linear
+from ..models.weight_int8 import WeightOnlyInt8Linear
 from . import native_step
 from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 
@@ -328,7 +328,7 @@ class LeanDecoder:
                 )
         # A few tokens in all (draft steps): one native call, whose int8 linears read each weight
         # once for all of them. Longer feeds (prompts) are matrix products: PyTorch's.
-        if sum(len(feed) for feed in feeds) <= KERNEL_MAX_ROWS:
+        if sum(len(feed) for feed in feeds) <= native_step.MAX_TOKENS:
             step = self._native_step()
             if step is not None:
                 return self._native_feed(step, feeds, wanted)

@@ -22,6 +22,13 @@ from torch import nn
 from .. import kernels
 from ..models.weight_int8 import WeightOnlyInt8Linear
 
+# The most tokens one native call takes. Its work grows with the tokens (each reads its row's
+# cross-attention keys/values), but it stays ahead of PyTorch's operators well past the int8
+# kernel's own 8-row bound: a batched draft step of 8 rows on base, one of them resuming with
+# two tokens, took 23 ms against 41 (all 8 with two: 33 against 42); longer feeds (prompts) are
+# matrix products, which PyTorch does better.
+MAX_TOKENS = 16
+
 
 @dataclass(frozen=True)
 class _LayerWeights:
