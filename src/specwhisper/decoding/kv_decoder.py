@@ -40,8 +40,9 @@ def encode_window(
     For drafts only: an encoder that sees just the speech (plus a margin) instead of the padded
     30 s window costs a fraction of the full pass, and its decoder's cross-attention gets as
     much cheaper. Its states are not those of the full window, so a main model must never use
-    this. transformers' encoder refuses inputs shorter than 3000 frames, hence the modules are
-    run here one by one, exactly as its forward does.
+    this. transformers' encoder refuses inputs shorter than 3000 frames, hence the lean encoder
+    (which takes any length) or, for another attention implementation, transformers' modules
+    run one by one, exactly as its forward does.
     """
     encoder = model.model.encoder
     features = features.to(module_device(model))
