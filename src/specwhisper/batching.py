@@ -212,6 +212,10 @@ class Scheduler:
                 drafter = self.transcriber.drafter
                 draft = drafter.batch(options) or SessionsDraft(drafter)
             self.search = BatchSearch.like(decoder, draft)
+            # A list's rows are known: room for them at once. A queue's (a server's) grow as
+            # they come, so that a lone request holds one row's buffers, not a full batch's.
+            if hasattr(self.audios, "__len__"):
+                self.search.reserve(max(1, min(self.batch_size, len(self.audios))))
         search = self.search
         prompt = build_prompt(
             main, item.info.language, options.task, window.previous, not options.without_timestamps

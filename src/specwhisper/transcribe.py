@@ -334,7 +334,9 @@ class Transcriber:
         if language is None and self.main.multilingual:
             with self._lock, torch.inference_mode():
                 first_encoded = decoder.encode(windows.features(0))
-                language, probability = detect_language(self.main, first_encoded)
+                # The window's keys/values stay with the decoder, which decodes it next.
+                cross_kv = decoder.cross_kv(first_encoded)
+                language, probability = detect_language(self.main, first_encoded, cross_kv)
         speculative = options.use_speculative and options.beam_size == 1
         info = TranscriptionInfo(
             language=language or "en",

@@ -13,7 +13,7 @@ from specwhisper.decoding.draft_length import DraftLengthChooser
 from specwhisper.decoding.drafters.cross_vocab import CrossVocabDrafter
 from specwhisper.decoding.drafters.self_int8 import SelfInt8Drafter
 from specwhisper.decoding.kv_decoder import cross_key_values, encode
-from specwhisper.decoding.lean_decoder import LeanDecoder
+from specwhisper.decoding.lean_decoder import LeanDecoder, fill_places
 from specwhisper.decoding.options import SpecStats, TranscribeOptions
 from specwhisper.decoding.prompt import build_prompt
 from specwhisper.decoding.window import WindowDecoder
@@ -70,6 +70,50 @@ def test_rows_join_a_batch_in_flight(same_vocab_pair):
         batch.keep([])  # everybody left; the batch fills again
         batch.add_row(kvs[0], [14])
         assert batch.lengths == [1]
+
+
+def test_fill_places_moves_only_the_last_rows():
+    assert fill_places(4, [0, 2]) == [3, 1]  # rows 1 and 3 stay; 3 takes place 0
+    assert fill_places(4, [3]) == [0, 1, 2]  # the last row leaves: nothing moves
+    assert fill_places(5, [1]) == [0, 4, 2, 3]
+    assert fill_places(3, [0, 1, 2]) == []
+
+
+def test_rows_join_and_leave_in_place(same_vocab_pair):
+    """With room reserved, rows join and leave without the buffers being replaced (each
+    leaving place is filled by one of the last rows), and every row still decodes as alone."""
+    main, _ = same_vocab_pair
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:4]]
+        kvs = [cross_key_values(main.model, e) for e in encoded]
+        batch = LeanDecoder(main.model, cross_kvs=[])
+        batch.reserve(4)
+        singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
+        for row, kv in enumerate(kvs):
+            batch.add_row(kv, [1, 2, row + 3])
+            singles[row].forward([1, 2, row + 3])
+        buffers = [t.data_ptr() for t in (batch.keys[0], batch.cross_kv[0][0])]
+        feeds = [[4], [5, 6], [7], [8, 9, 10]]
+        out = batch.forward_rows(feeds, [range(len(f)) for f in feeds])
+        for row, feed in enumerate(feeds):
+            assert (out[row] - singles[row].forward(feed)).abs().max() < 1e-4
+        batch.crop_row(3, 5)  # row 3's draft rejected before it moves
+        singles[3].crop(5)
+        kept = fill_places(4, [0, 2])
+        batch.keep(kept)
+        assert [t.data_ptr() for t in (batch.keys[0], batch.cross_kv[0][0])] == buffers
+        assert batch.lengths == [5, 5]
+        out = batch.forward_rows([[11, 12], [13]], [[0, 1], [0]])
+        assert (out[0] - singles[3].forward([11, 12])).abs().max() < 1e-4
+        assert (out[1] - singles[1].forward([13])).abs().max() < 1e-4
+        batch.add_row(kvs[0], [14])  # a row joins the freed place
+        assert batch.keys[0].data_ptr() == buffers[0]
+        alone = LeanDecoder(main.model, cross_kv=kvs[0])
+        alone.forward([14])
+        out = batch.forward_rows([[15], [16], [17]], [[0], [0], [0]])
+        assert (out[2] - alone.forward([17])).abs().max() < 1e-4
+        assert (out[0] - singles[3].forward([15])).abs().max() < 1e-4
 
 
 def test_a_window_added_while_others_decode_equals_it_alone(same_vocab_pair):

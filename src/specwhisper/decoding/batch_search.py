@@ -27,7 +27,7 @@ from torch import nn
 from .draft_length import DraftLengthChooser
 from .drafters.base import Drafter, DraftSession, WindowContext
 from .kv_decoder import CrossKV
-from .lean_decoder import LeanDecoder
+from .lean_decoder import LeanDecoder, fill_places
 from .logit_filters import LogitFilters
 from .options import SpecStats
 from .prompt import Prompt
@@ -51,6 +51,10 @@ class BatchDraft(Protocol):
 
     def finish(self, rows: list[Hashable]) -> None:
         """``rows`` finished their window and will not be asked again."""
+        ...
+
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows at once (memory taken up front, not grown as rows join)."""
         ...
 
 
@@ -79,6 +83,9 @@ class SessionsDraft:
     def finish(self, rows: list[Hashable]) -> None:
         for row in rows:
             self.sessions.pop(row, None)
+
+    def reserve(self, rows: int) -> None:
+        pass  # each session has its own buffers
 
 
 @dataclass
@@ -140,6 +147,13 @@ class BatchSearch:
     def __len__(self) -> int:
         return len(self.order)
 
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in the decoder (and draft) buffers, allocated once: a batch
+        that grows row by row would copy every row each time its buffers double."""
+        self.decoder.reserve(rows)
+        if self.draft is not None:
+            self.draft.reserve(rows)
+
     @torch.inference_mode()
     def add(
         self,
@@ -187,7 +201,7 @@ class BatchSearch:
             wanted.append(extra + list(range(len(pending) - 1, len(pending) + len(tokens))))
             extras.append(len(extra))
         logits = decoder.forward_rows(feeds, wanted)
-        still, finished = [], []
+        finished = []
         accepted_total, measured = 0, 0
         for position, (key, row) in enumerate(zip(active, rows, strict=True)):
             extra = extras[position]
@@ -220,8 +234,6 @@ class BatchSearch:
             row.rounds += 1
             if verdict.finished or len(row.sequence) >= row.limit:
                 finished.append(key)
-            else:
-                still.append(position)
         verified = time.perf_counter()
         share = 1.0 / len(active)  # each row pays its share of the round's time
         for row in rows:
@@ -235,6 +247,8 @@ class BatchSearch:
         if finished:
             if draft is not None:
                 draft.finish(finished)
-            decoder.keep(still)
-            self.order = [active[p] for p in still]
+            # The draft's rows follow the same rule, so both stay in the same order.
+            kept = fill_places(len(active), [p for p, key in enumerate(active) if key in finished])
+            decoder.keep(kept)
+            self.order = [active[p] for p in kept]
         return [(key, self.rows.pop(key).result()) for key in finished]

@@ -34,6 +34,16 @@ from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 _SPARE_SLOTS = 32
 
 
+def fill_places(count: int, leaving: list[int]) -> list[int]:
+    """The rows to ``LeanDecoder.keep`` when rows ``leaving`` of ``count`` finish: every
+    staying row keeps its place, and the last rows fill the places left free (rows move, their
+    order changes, and each moved row is one copy, however large the batch)."""
+    gone = set(leaving)
+    kept = count - len(gone)
+    tail = [row for row in range(kept, count) if row not in gone]
+    return [row if row not in gone else tail.pop() for row in range(kept)]
+
+
 def fuse_qkv(attention: nn.Module) -> nn.Module:
     """One ``Linear(d, 3d)`` for an attention's query, key and value projections.
 
@@ -210,6 +220,10 @@ class LeanDecoder:
         # built on the first such step, dropped when the buffers it points into are replaced.
         self._native: native_step.NativeStep | None = None
         self._native_checked = False
+        # Rows that the buffers below hold room for, when they are the decoder's own (0: they
+        # are not, e.g. one row's keys/values shared with its caller); see ``reserve``.
+        self._capacity = 0
+        self._wanted_capacity = 0
         if not cross_kvs:  # no rows yet: ``add_row`` brings them
             self.cross_kv, self.keys, self.values = [], [], []
             return
@@ -241,46 +255,127 @@ class LeanDecoder:
     def crop_row(self, row: int, length: int) -> None:
         self.lengths[row] = min(self.lengths[row], length)
 
+    def reserve(self, rows: int) -> None:
+        """Room for ``rows`` rows in buffers of the decoder's own, so that rows join and leave
+        without moving the others (``add_row`` grows the room by doubling when it must)."""
+        if self._capacity >= rows:
+            return
+        if not self.cross_kv:  # the buffers' shapes come with the first row
+            self._wanted_capacity = max(self._wanted_capacity, rows)
+            return
+        self._allocate(rows, tuple(self.cross_kv[0][0].shape[1:]))
+
+    def _allocate(self, rows: int, cross_shape: tuple[int, ...]) -> None:
+        """Buffers for ``rows`` rows (cross-attention keys/values of ``cross_shape`` each),
+        holding the rows there are."""
+        count = len(self.lengths)
+
+        def buffer(shape, dtype: torch.dtype, old: torch.Tensor | None, zeros: bool):
+            made = (torch.zeros if zeros else torch.empty)(shape, dtype=dtype, device=self.device)
+            if count:
+                made[:count] = old
+            return made
+
+        cache_shape = (rows, self.heads, self.max_positions + _SPARE_SLOTS, self.head_dim)
+        layers = range(len(self.decoder.layers))
+        old_cross = self.cross_kv if count else [(None, None) for _ in layers]
+        old_keys = self.keys if count else [None for _ in layers]
+        old_values = self.values if count else [None for _ in layers]
+        cross = (rows, *cross_shape)
+        self._cross_store = [
+            (
+                buffer(cross, self.cross_dtype, keys, zeros=False),
+                buffer(cross, self.cross_dtype, values, zeros=False),
+            )
+            for keys, values in old_cross
+        ]
+        # Zeros for the caches: attention reads (masked) slots past a shorter row's end, and
+        # a masked weight times a NaN left in fresh memory is still NaN.
+        self._keys_store = [buffer(cache_shape, self.cache_dtype, k, True) for k in old_keys]
+        self._values_store = [buffer(cache_shape, self.cache_dtype, v, True) for v in old_values]
+        self._capacity = rows
+        self._show(count)
+
+    def _show(self, rows: int) -> None:
+        """The public per-layer tensors: the first ``rows`` rows of the buffers (views, which
+        stay contiguous, as the native step needs)."""
+        self.cross_kv = [(keys[:rows], values[:rows]) for keys, values in self._cross_store]
+        self.keys = [keys[:rows] for keys in self._keys_store]
+        self.values = [values[:rows] for values in self._values_store]
+        self._forget_native()
+
     def add_row(self, cross_kv: CrossKV, prefix: list[int]) -> torch.Tensor | None:
         """A new last row: a window with these cross-attention keys/values, its cache holding
-        ``prefix`` (may be empty). The prefix is fed through a decoder of its own, so that a
-        long prompt never pads the other rows' steps. Returns the logits after the prefix's
-        last token (None for an empty prefix)."""
+        ``prefix`` (may be empty). The prefix is fed as a row of its own, so that a long prompt
+        never pads the other rows' steps. Returns the logits after the prefix's last token
+        (None for an empty prefix).
+
+        The row goes into a free place of the buffers, and no other row moves: a batch of 8
+        on ``base`` holds ~400 MB of keys/values, and copying all of it at every join and
+        leave cost more than the batching saved."""
+        count = len(self.lengths)
+        if self._capacity <= count:
+            wanted = max(self._wanted_capacity, 2 * count, count + 1)
+            self._allocate(wanted, tuple(cross_kv[0][0].shape[1:]))
+        for (keys_at, values_at), (keys, values) in zip(self._cross_store, cross_kv, strict=True):
+            keys_at[count].copy_(keys[0])  # converted to this decoder's dtype on the way
+            values_at[count].copy_(values[0])
+        self.lengths.append(0)
+        self._show(count + 1)
+        if not prefix:
+            return None
+        # A one-row decoder over this row's place in the buffers feeds the prefix there.
         row = LeanDecoder(
-            self.model,
-            cross_kv=cross_kv,
-            cross_dtype=self.cross_dtype,
-            cache_dtype=self.cache_dtype,
+            self.model, cross_kvs=[], cross_dtype=self.cross_dtype, cache_dtype=self.cache_dtype
         )
-        logits = row.forward(prefix, [len(prefix) - 1])[0] if prefix else None
-        if not self.lengths:
-            self.cross_kv, self.keys, self.values = row.cross_kv, row.keys, row.values
-        else:
-            self.cross_kv = [
-                (torch.cat([keys, new_keys]), torch.cat([values, new_values]))
-                for (keys, values), (new_keys, new_values) in zip(
-                    self.cross_kv, row.cross_kv, strict=True
-                )
-            ]
-            self.keys = [torch.cat(pair) for pair in zip(self.keys, row.keys, strict=True)]
-            self.values = [torch.cat(pair) for pair in zip(self.values, row.values, strict=True)]
-        self.lengths.append(row.length)
-        self._forget_native()
+        row.cross_kv = [
+            (keys[count : count + 1], values[count : count + 1]) for keys, values in self.cross_kv
+        ]
+        row.keys = [keys[count : count + 1] for keys in self.keys]
+        row.values = [values[count : count + 1] for values in self.values]
+        row.lengths = [0]
+        logits = row.forward(prefix, [len(prefix) - 1])[0]
+        self.lengths[count] = row.length
         return logits
 
+    def _move(self, row: int, place: int) -> None:
+        """Row ``row``'s keys/values (its cache up to its length) into ``place``."""
+        for keys, values in self._cross_store:
+            keys[place] = keys[row]
+            values[place] = values[row]
+        length = self.lengths[row]
+        for store in self._keys_store + self._values_store:
+            store[place, :, :length] = store[row, :, :length]
+
     def keep(self, rows: list[int]) -> None:
-        """Keep only ``rows`` (in this order), e.g. when the others finished their window."""
+        """Keep only ``rows`` (in this order), e.g. when the others finished their window.
+        ``fill_places`` gives the order that moves fewest rows."""
         if rows == list(range(len(self.lengths))):
             return  # nobody left: nothing to move
+        if not rows and self._capacity:  # the buffers stay for the rows that come next
+            self.lengths = []
+            self._show(0)
+            return
         if not rows:
             self.cross_kv, self.keys, self.values, self.lengths = [], [], [], []
             self._forget_native()
+            return
+        kept = len(rows)
+        moves = [(place, row) for place, row in enumerate(rows) if place != row]
+        if self._capacity and all(row >= kept for _, row in moves):
+            # Rows past the kept count move into the places that finished: nothing they
+            # overwrite is still to be read.
+            for place, row in moves:
+                self._move(row, place)
+            self.lengths = [self.lengths[row] for row in rows]
+            self._show(kept)
             return
         index = torch.tensor(rows, dtype=torch.long, device=self.device)
         self.keys = [keys[index] for keys in self.keys]
         self.values = [values[index] for values in self.values]
         self.cross_kv = [(k[index], v[index]) for k, v in self.cross_kv]
         self.lengths = [self.lengths[row] for row in rows]
+        self._capacity = 0  # fresh tensors of exactly these rows, not buffers with room
         self._forget_native()
 
     def _forget_native(self) -> None:

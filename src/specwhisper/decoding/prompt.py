@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from ..models.loading import WhisperBundle
+from .kv_decoder import CrossKV
 from .lean_decoder import LeanDecoder
 
 
@@ -60,13 +61,17 @@ def build_prompt(
 
 
 @torch.inference_mode()
-def detect_language(bundle: WhisperBundle, encoder_out: torch.Tensor | None) -> tuple[str, float]:
+def detect_language(
+    bundle: WhisperBundle, encoder_out: torch.Tensor | None, cross_kv: CrossKV | None = None
+) -> tuple[str, float]:
     """Most likely language code after <|startoftranscript|> and its probability among the
-    languages, as Whisper itself decides it. English-only models need no encoder output."""
+    languages, as Whisper itself decides it. English-only models need no encoder output.
+    ``cross_kv``: the main decoder's keys/values of ``encoder_out``, when already made."""
     if not bundle.multilingual:
         return "en", 1.0
     assert encoder_out is not None, "a multilingual model needs the encoder output"
-    logits = LeanDecoder(bundle.model, encoder_out).forward([bundle.special.sot])[-1]
+    decoder = LeanDecoder(bundle.model, encoder_out, cross_kv=cross_kv)
+    logits = decoder.forward([bundle.special.sot])[-1]
     codes = list(bundle.special.languages)
     ids = torch.tensor([bundle.special.languages[c] for c in codes])
     probs = logits[ids].float().softmax(dim=-1)

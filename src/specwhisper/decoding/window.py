@@ -93,6 +93,7 @@ class WindowDecoder:
         self.generator = generator
         self.filters: LogitFilters = build_filters(main, options)
         self.timestamps = not options.without_timestamps
+        self._last_cross: tuple[torch.Tensor, CrossKV] | None = None  # see cross_kv
 
     def encode(self, features: torch.Tensor) -> torch.Tensor:
         began = time.perf_counter()
@@ -155,10 +156,17 @@ class WindowDecoder:
     def cross_kv(self, encoder_out: torch.Tensor) -> CrossKV:
         """The main decoder's cross-attention keys/values of a window, computed once rather
         than in the first verification so that a drafter can share them. Counted as
-        verifying: verification needs them whether or not a drafter reads them too."""
+        verifying: verification needs them whether or not a drafter reads them too.
+
+        The last window's are kept: language detection, a batch and a window decoded again
+        alone (a near tie, a fallback) ask for the same window's, and on ``base`` each
+        projection costs about a tenth of the encoder."""
+        if self._last_cross is not None and self._last_cross[0] is encoder_out:
+            return self._last_cross[1]
         projected = time.perf_counter()
         keys_values = cross_key_values(self.main.model, encoder_out)
         self.stats.verifying_s += time.perf_counter() - projected
+        self._last_cross = (encoder_out, keys_values)
         return keys_values
 
     def _build(self, audio, encoder_out, prompt, previous, language, carried):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..kv_decoder import CachedDecoder, CrossKV
-from ..lean_decoder import LeanDecoder
+from ..lean_decoder import LeanDecoder, fill_places
 from ..logit_filters import LogitFilters, argmax_rows
 from ..options import TranscribeOptions
 from ..verify import NO_PROPOSAL, Proposal, Sampling
@@ -201,8 +201,12 @@ class ModelBatchDraft:
                     drafting[position] = False
         return [Proposal(tokens) if tokens else NO_PROPOSAL for tokens in drafted]
 
+    def reserve(self, rows: int) -> None:
+        self.decoder.reserve(rows)
+
     def finish(self, rows: list) -> None:
-        remaining = [p for p, row in enumerate(self.order) if row not in rows]
+        leaving = [p for p, row in enumerate(self.order) if row in rows]
+        remaining = fill_places(len(self.order), leaving)  # as ``BatchSearch`` keeps its rows
         self.decoder.keep(remaining)
         self.order = [self.order[p] for p in remaining]
         for row in rows:
