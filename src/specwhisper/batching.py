@@ -71,7 +71,9 @@ class Scheduler:
     """Inputs decoded with up to ``batch_size`` in flight; ``stop_for(index)`` is that
     input's stop check (or None). ``audios`` may be any iterable, read only as places in the
     batch come free; it may also yield None for "nothing more just now" (a server's queue):
-    places stay open for later, and a run with nothing in flight then ends."""
+    places stay open for later, and a run with nothing in flight then ends. ``encoded``: the
+    encoder outputs of some inputs' first windows, by index, where they were made already (a
+    VAD run's language detection)."""
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class Scheduler:
         batch_size: int,
         stop_for: Callable[[int], Callable[[], bool] | None],
         whole: bool = False,
+        encoded: dict[int, torch.Tensor] | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.audios = audios
@@ -90,6 +93,8 @@ class Scheduler:
         self.batch_size = batch_size
         self.stop_for = stop_for
         self.whole = whole  # the inputs are VAD chunks, each decoded as one window
+        # Encoder outputs of inputs' first windows made already (language detection).
+        self.encoded = dict(encoded or {})
         self.done: dict[int, object] = {}  # finished inputs not yet handed out
         self.running: dict[int, _Input] = {}
         # Greedy first attempts are batched; sampling and beam search decode window by window.
@@ -155,6 +160,8 @@ class Scheduler:
         except (AudioDecodeError, AudioTooLongError) as error:
             self.done[index] = error
             return
+        if first is None:
+            first = self.encoded.pop(index, None)
         item = _Input(index, stream, decoder, info, first, started)
         self.running[index] = item
         self._next_window(item)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -29,12 +30,16 @@ def vad_segments(transcriber, audio, options: TranscribeOptions, limits, should_
     stats = SpecStats()
     language, probability = options.language, 1.0
     first_chunk = next(reader, None)
+    encoded: dict[int, torch.Tensor] = {}  # chunk index -> its window's encoder output
     if language is None and transcriber.main.multilingual and first_chunk is not None:
         # Detected once, on the first chunk of speech, as openai-whisper does on the first
-        # window; every chunk is then decoded in that language.
+        # window; every chunk is then decoded in that language. ``log_mel`` is the window's
+        # own features, so the chunk's decoding reuses this encoder output.
         with transcriber._lock, torch.inference_mode():
-            encoded = encode(transcriber.main.model, log_mel(first_chunk, transcriber.main))
-            language, probability = detect_language(transcriber.main, encoded)
+            began = time.perf_counter()
+            encoded[0] = encode(transcriber.main.model, log_mel(first_chunk, transcriber.main))
+            stats.main_encoder_s += time.perf_counter() - began
+            language, probability = detect_language(transcriber.main, encoded[0])
     info = TranscriptionInfo(
         language=language or "en",
         language_probability=probability,
@@ -50,7 +55,9 @@ def vad_segments(transcriber, audio, options: TranscribeOptions, limits, should_
     )
     samples = iter([first_chunk]) if first_chunk is not None else iter(())
     audio_chunks = _chain(samples, reader)
-    segments = _segments(transcriber, chunks, audio_chunks, per_chunk, info, should_stop, progress)
+    segments = _segments(
+        transcriber, chunks, audio_chunks, per_chunk, info, should_stop, progress, encoded
+    )
     return segments, info
 
 
@@ -67,6 +74,7 @@ def _segments(
     info,
     should_stop,
     progress,
+    encoded: dict[int, torch.Tensor],
 ) -> Iterator[Segment]:
     # Every chunk is one window, cut whole (segments.cut_window); chunks are read as places
     # in the batch come free and decoded with continuous batching, their segments handed out
@@ -79,6 +87,7 @@ def _segments(
         options.batch_size,
         lambda _: should_stop,
         whole=True,
+        encoded=encoded,
     )
     next_id = 0
     for index, result in scheduler.results():

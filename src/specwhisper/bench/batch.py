@@ -5,14 +5,15 @@ Two parts, each in one run:
   16, without a draft and with the int8 self-draft, against transformers' ``generate()`` on a
   padded batch of the same clips (short form on both sides: no timestamps, greedy);
 - long files cut by VAD (``--long``, default the committed long files): specwhisper's
-  VAD-batched long form against faster-whisper's ``BatchedInferencePipeline`` at the same
-  batch size, float32 and int8, on the same task: timestamps on (ours by default, the
-  pipeline's ``without_timestamps=False``), greedy, no temperature fallback (the pipeline has
-  none).
+  VAD-batched long form, float32 and (on a CPU) int8 main model, against faster-whisper's
+  ``BatchedInferencePipeline`` at the same batch size and compute type, on the same task:
+  timestamps on (ours by default, the pipeline's ``without_timestamps=False``), greedy, no
+  temperature fallback (the pipeline has none).
 Each configuration transcribes the whole set once (after a warm-up on one input); throughput
-is audio seconds per wall second; "exact" is the share of inputs (or VAD chunks) whose tokens
-equal specwhisper's own batch-1 plain greedy output; memory is the process's resident set
-after the configuration ran (the peak since start is in results.json).
+is audio seconds per wall second; "exact" is the share of inputs whose tokens equal
+specwhisper's own batch-1 plain greedy output with the same main model and compute type;
+memory is the process's resident set after the configuration ran (the peak since start is in
+results.json).
 """
 
 from __future__ import annotations
@@ -159,23 +160,30 @@ def long_part(model: str, files: list[Utterance], sizes, threads: int, language)
     texts = [u.text for u in files]
     audio_s = sum(len(load_audio(p)) for p in paths) / 16000
     options = {**LONG_FORM_GREEDY, "language": language, "vad": True}
-    transcribers = {draft: Transcriber(model, draft) for draft in _drafts(model)}
+    # Each compute type against faster-whisper's same one; int8 where our int8 main runs.
+    compute_types = ("float32", "int8") if load_model(model).device.type == "cpu" else ("float32",)
+    transcribers = {
+        (compute_type, draft): Transcriber(model, draft, compute_type=compute_type)
+        for compute_type in compute_types
+        for draft in _drafts(model)
+    }
     rows: list[BatchRow] = []
-    reference: list[list[int]] | None = None
+    # Per compute type, the first configuration's output: that model's plain greedy at batch 1.
+    references: dict[str, list[list[int]]] = {}
     for size in sizes:
-        for draft, transcriber in transcribers.items():
+        for (compute_type, draft), transcriber in transcribers.items():
             seconds, results = _timed(
                 lambda t=transcriber, s=size: [
                     t.transcribe(p, batch_size=s, **options) for p in paths
                 ]
             )
             tokens = [[x for s in r.segments for x in s.tokens] for r in results]
-            if reference is None:
-                reference = tokens
+            reference = references.setdefault(compute_type, tokens)
+            kind = "" if compute_type == "float32" else f" {compute_type}"
             rows.append(
                 _row(
                     "long",
-                    f"specwhisper {model} draft={draft} (VAD)",
+                    f"specwhisper {model}{kind} draft={draft} (VAD)",
                     size,
                     seconds,
                     audio_s,
@@ -278,4 +286,29 @@ def markdown(rows: list[BatchRow]) -> str:
                 f"{gain:.2f}x | {r.wer * 100:.1f} | {exact} | {r.rss_mb:.0f} |"
             )
         lines.append("")
+    lines += _against_faster_whisper([r for r in rows if r.part == "long"])
     return "\n".join(lines)
+
+
+def _against_faster_whisper(rows: list[BatchRow]) -> list[str]:
+    """Each specwhisper configuration's speed over faster-whisper's pipeline at the same batch
+    size and compute type (time ratio of the same run: >1 is faster)."""
+    ours = [r for r in rows if r.system.startswith("specwhisper")]
+    theirs = {(r.batch_size, r.system.split()[2]): r for r in rows if "faster-whisper" in r.system}
+    if not ours or not theirs:
+        return []
+    lines = [
+        "### Against faster-whisper's batched pipeline (same batch size and compute type)",
+        "",
+        "| configuration | batch | faster-whisper s | specwhisper s | speed-up |",
+        "|---|---|---|---|---|",
+    ]
+    for r in ours:
+        compute_type = "int8" if " int8 " in r.system else "float32"
+        peer = theirs.get((r.batch_size, compute_type))
+        if peer is not None:
+            lines.append(
+                f"| {r.system} | {r.batch_size} | {peer.seconds:.1f} | {r.seconds:.1f} | "
+                f"{peer.seconds / r.seconds:.2f}x |"
+            )
+    return [*lines, ""]
