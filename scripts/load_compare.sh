@@ -1,23 +1,42 @@
 #!/usr/bin/env bash
 # Server throughput with and without server batching: the same load (16 clients x 4 dev files,
 # base + auto draft, defaults otherwise) against SPECWHISPER_BATCH_SIZE=1 and =8, one after the
-# other on this machine. Writes bench/results/load/batch-<B>.txt (the command, then the report).
+# other on this machine. With BASELINE=<commit>, the server of that commit (e.g. the one before
+# server batching, a87807c) runs the same load first, from a temporary worktree on this
+# checkout's virtual environment. Writes bench/results/load/<name>.txt (the command, then the
+# report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-.venv/bin/python}
+PY=${PYTHON:-$PWD/.venv/bin/python}
 OUT=bench/results/load
 mkdir -p "$OUT"
-for B in 1 8; do
-  PORT=$((8790 + B))
-  SPECWHISPER_BATCH_SIZE=$B "$PY" main.py serve --host 127.0.0.1 --port "$PORT" > "$OUT/server-$B.log" 2>&1 &
-  SERVER=$!
+
+# run NAME PORT DIR CODE [ENV=VALUE...]: a server from DIR's code (CODE names it in the
+# report), the load against it.
+run() {
+  local name=$1 port=$2 dir=$3 code=$4
+  shift 4
+  (cd "$dir" && exec env "$@" PYTHONPATH="$dir/src" "$PY" main.py serve --host 127.0.0.1 --port "$port") \
+    > "$OUT/server-$name.log" 2>&1 &
+  local server=$!
   for _ in $(seq 120); do
-    curl -sf "http://127.0.0.1:$PORT/health" > /dev/null && break
+    curl -sf "http://127.0.0.1:$port/health" > /dev/null && break
     sleep 1
   done
-  CMD="SPECWHISPER_BATCH_SIZE=$B python main.py serve --port $PORT; python scripts/load_test.py --url http://127.0.0.1:$PORT --clients 16 --files 4"
-  { echo "\$ $CMD"; "$PY" scripts/load_test.py --url "http://127.0.0.1:$PORT" --clients 16 --files 4 || true; } > "$OUT/batch-$B.txt" 2>&1
-  kill -TERM "$SERVER"; wait "$SERVER" || true
-  rm -f "$OUT/server-$B.log"
-  cat "$OUT/batch-$B.txt"
+  local cmd="$* python main.py serve --port $port (code: $code); python scripts/load_test.py --url http://127.0.0.1:$port --clients 16 --files 4"
+  { echo "\$ $cmd"; "$PY" scripts/load_test.py --url "http://127.0.0.1:$port" --clients 16 --files 4 || true; } > "$OUT/$name.txt" 2>&1
+  kill -TERM "$server" || true
+  wait "$server" || true
+  rm -f "$OUT/server-$name.log"
+  cat "$OUT/$name.txt"
+}
+
+if [ -n "${BASELINE:-}" ]; then
+  TREE=$(mktemp -d)/baseline
+  git worktree add --detach "$TREE" "$BASELINE" > /dev/null
+  trap 'git worktree remove --force "$TREE"' EXIT
+  run "baseline-$BASELINE" 8790 "$TREE" "$BASELINE"
+fi
+for B in 1 8; do
+  run "batch-$B" $((8790 + B)) "$PWD" "$(git rev-parse --short HEAD)" SPECWHISPER_BATCH_SIZE=$B
 done

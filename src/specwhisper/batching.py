@@ -73,7 +73,8 @@ class Scheduler:
     batch come free; it may also yield None for "nothing more just now" (a server's queue):
     places stay open for later, and a run with nothing in flight then ends. ``encoded``: the
     encoder outputs of some inputs' first windows, by index, where they were made already (a
-    VAD run's language detection)."""
+    VAD run's language detection). ``count``: how many inputs ``audios`` holds, when it has
+    no length but the caller knows."""
 
     def __init__(
         self,
@@ -85,6 +86,7 @@ class Scheduler:
         stop_for: Callable[[int], Callable[[], bool] | None],
         whole: bool = False,
         encoded: dict[int, torch.Tensor] | None = None,
+        count: int | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.audios = audios
@@ -95,6 +97,8 @@ class Scheduler:
         self.whole = whole  # the inputs are VAD chunks, each decoded as one window
         # Encoder outputs of inputs' first windows made already (language detection).
         self.encoded = dict(encoded or {})
+        # How many inputs will come, when known (a list's length, a file's VAD chunks).
+        self.count = len(audios) if count is None and hasattr(audios, "__len__") else count
         self.done: dict[int, object] = {}  # finished inputs not yet handed out
         self.running: dict[int, _Input] = {}
         # Greedy first attempts are batched; sampling and beam search decode window by window.
@@ -219,10 +223,10 @@ class Scheduler:
                 drafter = self.transcriber.drafter
                 draft = drafter.batch(options) or SessionsDraft(drafter)
             self.search = BatchSearch.like(decoder, draft)
-            # A list's rows are known: room for them at once. A queue's (a server's) grow as
-            # they come, so that a lone request holds one row's buffers, not a full batch's.
-            if hasattr(self.audios, "__len__"):
-                self.search.reserve(max(1, min(self.batch_size, len(self.audios))))
+            # Known inputs get room for all their rows at once. A queue's rows (a server's)
+            # grow as they come, so that a lone request holds one row's buffers, not a batch's.
+            if self.count is not None:
+                self.search.reserve(max(1, min(self.batch_size, self.count)))
         search = self.search
         prompt = build_prompt(
             main, item.info.language, options.task, window.previous, not options.without_timestamps

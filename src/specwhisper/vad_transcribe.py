@@ -88,6 +88,7 @@ def _segments(
         lambda _: should_stop,
         whole=True,
         encoded=encoded,
+        count=len(chunks),
     )
     next_id = 0
     for index, result in scheduler.results():
