@@ -84,6 +84,26 @@ def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
     assert [s.tokens for s in plain.segments] == [s.tokens for s in segments]
 
 
+def test_vad_detects_the_language_on_an_encoder_pass_that_decodes_too(monkeypatch):
+    """A multilingual model's language is detected on the first chunk; that chunk's encoder
+    output decodes it too: one encoder pass per window, and the same tokens as with the
+    language given."""
+    from specwhisper.decoding import lean_encoder
+
+    path = load_dataset(LONG_DEV_SET)[0].audio_path
+    transcriber = Transcriber("base", "self-int8")
+    given = transcriber.transcribe(path, vad=True, batch_size=4, **GREEDY)
+    passes = []
+    states = lean_encoder.encoder_states
+    monkeypatch.setattr(
+        lean_encoder, "encoder_states", lambda *a, **k: passes.append(1) or states(*a, **k)
+    )
+    detected = transcriber.transcribe(path, vad=True, batch_size=4, temperature=0.0)
+    assert detected.language == "en"
+    assert len(passes) == detected.stats.windows
+    assert [s.tokens for s in detected.segments] == [s.tokens for s in given.segments]
+
+
 def test_a_queue_reads_inputs_as_places_free_and_answers_as_they_finish(dev_set):
     """transcribe_queue (the server's continuous batching): inputs are pulled only when a
     place is free, None means "nothing waits now", and every result is the input's alone."""
