@@ -21,12 +21,17 @@ from specwhisper.decoding.window import WindowDecoder
 NEW_TOKENS = 60  # past the 64 positions for rows with a prompt: rows end at different times
 
 
+def _window_kvs(main, count: int) -> list:
+    """The main decoder's cross-attention keys/values of the first ``count`` test windows."""
+    encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:count]]
+    return [cross_key_values(main.model, e) for e in encoded]
+
+
 def test_rows_equal_single_rows(same_vocab_pair):
     main, _ = same_vocab_pair
     torch.manual_seed(0)
     with torch.inference_mode():
-        encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:3]]
-        kvs = [cross_key_values(main.model, e) for e in encoded]
+        kvs = _window_kvs(main, 3)
         batch = LeanDecoder(main.model, cross_kvs=kvs)
         singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
         feeds_per_step = [
@@ -51,8 +56,7 @@ def test_rows_join_a_batch_in_flight(same_vocab_pair):
     main, _ = same_vocab_pair
     torch.manual_seed(0)
     with torch.inference_mode():
-        encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:3]]
-        kvs = [cross_key_values(main.model, e) for e in encoded]
+        kvs = _window_kvs(main, 3)
         batch = LeanDecoder(main.model, cross_kvs=[])
         singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
         assert batch.add_row(kvs[0], []) is None
@@ -85,8 +89,7 @@ def test_rows_join_and_leave_in_place(same_vocab_pair):
     main, _ = same_vocab_pair
     torch.manual_seed(0)
     with torch.inference_mode():
-        encoded = [encode(main.model, window_audio(main, a).features) for a in _inputs()[:4]]
-        kvs = [cross_key_values(main.model, e) for e in encoded]
+        kvs = _window_kvs(main, 4)
         batch = LeanDecoder(main.model, cross_kvs=[])
         batch.reserve(4)
         singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
