@@ -56,6 +56,19 @@ def test_windows_of_a_long_file_equal_the_whole_file_mel(tiny_en, seek):
     assert torch.allclose(window, expected, atol=1e-5)
 
 
+def test_a_window_asked_for_again_is_not_computed_again(tiny_en, monkeypatch):
+    """Language detection and decoding both read the first window: one log-mel."""
+    filters = MelFilters(tiny_en)
+    prepared = prepare_audio(_speechlike(40.0, seed=3), filters)
+    windows = WindowFeatures(prepared.stream, filters, prepared.scan)
+    computed = []
+    log10_mel = filters.log10_mel
+    monkeypatch.setattr(filters, "log10_mel", lambda s: computed.append(1) or log10_mel(s))
+    first = windows.features(0)
+    assert windows.features(0) is first and len(computed) == 1
+    assert windows.features(1000).shape == first.shape and len(computed) == 2
+
+
 def test_the_file_maximum_sets_every_window_floor(tiny_en):
     """A quiet stretch far from the loudest one still gets the whole file's floor."""
     loud = _speechlike(10.0)

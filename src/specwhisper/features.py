@@ -157,10 +157,17 @@ class WindowFeatures:
         self.filters = filters
         self.scan = audio_scan
         self._buffer = SampleBuffer(stream.blocks())
+        self._last: tuple[int, torch.Tensor] | None = None
 
     def features(self, seek: int) -> torch.Tensor:
+        # The last window's are kept: a multilingual model's first window is asked for twice
+        # (language detection, then decoding), and a log-mel costs ~10 ms.
+        if self._last is not None and self._last[0] == seek:
+            return self._last[1]
         samples = _window_samples(self._buffer, seek, N_FRAMES)
-        return normalized(self.filters.log10_mel(samples), self.scan.log_max).unsqueeze(0)
+        made = normalized(self.filters.log10_mel(samples), self.scan.log_max).unsqueeze(0)
+        self._last = (seek, made)
+        return made
 
     def samples(self, seek: int, frames: int) -> np.ndarray:
         """The waveform under frames [seek, seek + frames), zeros after the end of the file."""
