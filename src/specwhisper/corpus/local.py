@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from ..hardware import share_cores_politely
 from .work import FileTranscriber, WorkerSettings, failed_record
 
 QUEUED_PER_WORKER = 2
@@ -72,7 +73,7 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     # Set here, for the children to inherit: a spawned worker re-imports the driver's main
     # module, which may load torch (and OpenMP) before the worker's own code runs. Spinning
     # OpenMP waiters made the dev set 4.6x slower on 2 busy cores (230 s against 50 s).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    share_cores_politely()
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Iterator
 
 from ..errors import SpecwhisperError
+from ..hardware import SHARED_CORES_OPENMP
 from .work import FileTranscriber, WorkerSettings
 
 RAY_EXTRA = "pip install 'specwhisper[ray]'"
@@ -110,8 +111,8 @@ def _connect(ray, address: str | None, cpus: int) -> bool:
         "log_to_driver": False,
         # Ray logs its start at INFO, and a local cluster's token authentication as a warning.
         "logging_level": logging.ERROR,
-        # Workers sleep between OpenMP regions instead of spinning (see work.py).
-        "runtime_env": {"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}},
+        # Workers' idle OpenMP threads do not spin on shared cores (see work.py).
+        "runtime_env": {"env_vars": dict(SHARED_CORES_OPENMP)},
     }
     if address:
         ray.init(address=address, **settings)

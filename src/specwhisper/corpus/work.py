@@ -7,10 +7,10 @@ same way in both engines and the driver writes them without knowing who made the
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from ..decoding.options import TranscribeOptions
+from ..hardware import share_cores_politely
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,9 @@ class FileTranscriber:
     """Loads the models on construction; each call transcribes a batch of paths."""
 
     def __init__(self, settings: WorkerSettings) -> None:
-        # Before torch loads: idle OpenMP threads sleep instead of spinning, which matters
-        # when several workers share the cores (see the server's note on OMP_WAIT_POLICY).
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # Before torch loads: idle OpenMP threads must not spin on cores that several workers
+        # share (``hardware.SHARED_CORES_OPENMP``).
+        share_cores_politely()
         from ..audio import DecodeLimits
         from ..transcribe import Transcriber
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+
+from ..hardware import share_cores_politely
 
 # CLI flag -> ServerSettings field; flags left out fall back to SPECWHISPER_* variables.
 _SETTING_FLAGS = {
@@ -50,22 +51,14 @@ def add_serve_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    # libgomp's idle OpenMP threads spin by default (~3 ms). A server shares its cores (event
-    # loop, audio decoding, concurrent requests, other processes), and spinning threads then
-    # steal time from the ones doing work: on 2 busy cores a 0.7 s transcription took 6-12 s.
-    # Waiters that sleep at once, though, wake late for each of a decoder step's many small
-    # operations: 14-20 % slower on an idle machine (the dev set, base + self-int8). A short
-    # spin first (GOMP_SPINCOUNT, read even under PASSIVE; ~0.1 ms) keeps a transcription's
-    # own pace and still yields the cores between requests. Only before torch loads.
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-        if "torch" in sys.modules:
-            print(
-                "note: torch was loaded before the server could set OMP_WAIT_POLICY=PASSIVE; "
-                "set it in the environment for steadier latency on a busy CPU",
-                file=sys.stderr,
-            )
+    # Idle OpenMP threads must not spin on cores the event loop shares (``hardware``). Only
+    # before torch loads.
+    if share_cores_politely() and "torch" in sys.modules:
+        print(
+            "note: torch was loaded before the server could set OMP_WAIT_POLICY=PASSIVE; "
+            "set it in the environment for steadier latency on a busy CPU",
+            file=sys.stderr,
+        )
     import uvicorn
     from pydantic import ValidationError
 
