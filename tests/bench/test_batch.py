@@ -4,7 +4,8 @@ from specwhisper.bench.batch import BatchRow, markdown
 
 
 def _row(system: str, size: int, seconds: float, part: str = "long") -> BatchRow:
-    return BatchRow(part, system, size, seconds, 90.0, 1.0, 0.1, 1000.0, [[1]])
+    compute_type = "int8" if " int8 " in system else "float32"
+    return BatchRow(part, system, size, seconds, 90.0, 1.0, 0.1, 1000.0, [[1]], compute_type)
 
 
 def test_each_configuration_is_compared_with_the_same_batch_and_compute_type():

@@ -48,6 +48,7 @@ class BatchRow:
     wer: float
     rss_mb: float
     tokens: list[list[int]]
+    compute_type: str | None = None  # the main model's (long part), for like-for-like rows
 
     @property
     def throughput(self) -> float:
@@ -191,6 +192,7 @@ def long_part(model: str, files: list[Utterance], sizes, threads: int, language)
                     reference,
                     texts,
                     [r.text for r in results],
+                    compute_type,
                 )
             )
         if faster_whisper_available() and load_model(model).device.type == "cpu":
@@ -211,6 +213,7 @@ def long_part(model: str, files: list[Utterance], sizes, threads: int, language)
                         None,
                         texts,
                         decoded,
+                        compute_type,
                     )
                 )
     return rows
@@ -248,7 +251,18 @@ def _faster_whisper_batched(model, paths, size, compute_type, threads, language)
     return tokens, texts
 
 
-def _row(part, system, size, seconds, audio_s, tokens, reference, references, hypotheses):
+def _row(
+    part,
+    system,
+    size,
+    seconds,
+    audio_s,
+    tokens,
+    reference,
+    references,
+    hypotheses,
+    compute_type=None,
+):
     exact = None
     if reference is not None:
         exact = round(sum(a == b for a, b in zip(tokens, reference, strict=True)) / len(tokens), 4)
@@ -262,6 +276,7 @@ def _row(part, system, size, seconds, audio_s, tokens, reference, references, hy
         word_error_rate(references, hypotheses),
         rss_mb(),
         tokens,
+        compute_type,
     )
 
 
@@ -294,7 +309,9 @@ def _against_faster_whisper(rows: list[BatchRow]) -> list[str]:
     """Each specwhisper configuration's speed over faster-whisper's pipeline at the same batch
     size and compute type (time ratio of the same run: >1 is faster)."""
     ours = [r for r in rows if r.system.startswith("specwhisper")]
-    theirs = {(r.batch_size, r.system.split()[2]): r for r in rows if "faster-whisper" in r.system}
+    theirs = {
+        (r.batch_size, r.compute_type): r for r in rows if r.system.startswith("faster-whisper")
+    }
     if not ours or not theirs:
         return []
     lines = [
@@ -304,8 +321,7 @@ def _against_faster_whisper(rows: list[BatchRow]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for r in ours:
-        compute_type = "int8" if " int8 " in r.system else "float32"
-        peer = theirs.get((r.batch_size, compute_type))
+        peer = theirs.get((r.batch_size, r.compute_type))
         if peer is not None:
             lines.append(
                 f"| {r.system} | {r.batch_size} | {peer.seconds:.1f} | {r.seconds:.1f} | "
