@@ -77,10 +77,10 @@ def test_rows_join_a_batch_in_flight(same_vocab_pair):
 
 
 def test_fill_places_moves_only_the_last_rows():
-    assert fill_places(4, [0, 2]) == [3, 1]  # rows 1 and 3 stay; 3 takes place 0
-    assert fill_places(4, [3]) == [0, 1, 2]  # the last row leaves: nothing moves
-    assert fill_places(5, [1]) == [0, 4, 2, 3]
-    assert fill_places(3, [0, 1, 2]) == []
+    assert fill_places(["a", "b", "c", "d"], ["a", "c"]) == [3, 1]  # d takes place 0
+    assert fill_places(["a", "b", "c", "d"], ["d"]) == [0, 1, 2]  # the last leaves: no move
+    assert fill_places([0, 1, 2, 3, 4], [1]) == [0, 4, 2, 3]
+    assert fill_places([0, 1, 2], [0, 1, 2]) == []
 
 
 def test_rows_join_and_leave_in_place(same_vocab_pair):
@@ -103,7 +103,7 @@ def test_rows_join_and_leave_in_place(same_vocab_pair):
             assert (out[row] - singles[row].forward(feed)).abs().max() < 1e-4
         batch.crop_row(3, 5)  # row 3's draft rejected before it moves
         singles[3].crop(5)
-        kept = fill_places(4, [0, 2])
+        kept = fill_places([0, 1, 2, 3], [0, 2])
         batch.keep(kept)
         assert [t.data_ptr() for t in (batch.keys[0], batch.cross_kv[0][0])] == buffers
         assert batch.lengths == [5, 5]

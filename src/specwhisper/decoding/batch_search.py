@@ -248,7 +248,7 @@ class BatchSearch:
             if draft is not None:
                 draft.finish(finished)
             # The draft's rows follow the same rule, so both stay in the same order.
-            kept = fill_places(len(active), [p for p, key in enumerate(active) if key in finished])
+            kept = fill_places(active, finished)
             decoder.keep(kept)
             self.order = [active[p] for p in kept]
         return [(key, self.rows.pop(key).result()) for key in finished]

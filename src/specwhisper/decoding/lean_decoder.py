@@ -34,14 +34,15 @@ from .kv_decoder import CrossKV, cross_key_values, project_to_vocab
 _SPARE_SLOTS = 32
 
 
-def fill_places(count: int, leaving: list[int]) -> list[int]:
-    """The rows to ``LeanDecoder.keep`` when rows ``leaving`` of ``count`` finish: every
-    staying row keeps its place, and the last rows fill the places left free (rows move, their
-    order changes, and each moved row is one copy, however large the batch)."""
-    gone = set(leaving)
-    kept = count - len(gone)
-    tail = [row for row in range(kept, count) if row not in gone]
-    return [row if row not in gone else tail.pop() for row in range(kept)]
+def fill_places(rows: list, leaving) -> list[int]:
+    """The places to ``LeanDecoder.keep`` when the rows named in ``leaving`` finish (``rows``:
+    the name of each place): every staying row keeps its place, and the last rows fill the
+    places left free (rows move, their order changes, and each moved row is one copy, however
+    large the batch)."""
+    gone = {place for place, row in enumerate(rows) if row in leaving}
+    kept = len(rows) - len(gone)
+    tail = [place for place in range(kept, len(rows)) if place not in gone]
+    return [place if place not in gone else tail.pop() for place in range(kept)]
 
 
 def fuse_qkv(attention: nn.Module) -> nn.Module:

@@ -205,8 +205,7 @@ class ModelBatchDraft:
         self.decoder.reserve(rows)
 
     def finish(self, rows: list) -> None:
-        leaving = [p for p, row in enumerate(self.order) if row in rows]
-        remaining = fill_places(len(self.order), leaving)  # as ``BatchSearch`` keeps its rows
+        remaining = fill_places(self.order, rows)  # as ``BatchSearch`` keeps its rows
         self.decoder.keep(remaining)
         self.order = [self.order[p] for p in remaining]
         for row in rows:
