@@ -86,8 +86,8 @@ def test_vad_batched_long_form_maps_segments_to_the_file(tmp_path):
 
 def test_vad_detects_the_language_on_an_encoder_pass_that_decodes_too(monkeypatch):
     """A multilingual model's language is detected on the first chunk; that chunk's encoder
-    output decodes it too: one encoder pass per window, and the same tokens as with the
-    language given."""
+    output and its cross-attention keys/values decode it too: one encoder pass and one
+    projection per window, and the same tokens as with the language given."""
     from specwhisper.decoding import lean_encoder
 
     path = load_dataset(LONG_DEV_SET)[0].audio_path
@@ -98,9 +98,15 @@ def test_vad_detects_the_language_on_an_encoder_pass_that_decodes_too(monkeypatc
     monkeypatch.setattr(
         lean_encoder, "encoder_states", lambda *a, **k: passes.append(1) or states(*a, **k)
     )
-    detected = transcriber.transcribe(path, vad=True, batch_size=4, temperature=0.0)
+    projections = []
+    cross_keys = transcriber.main.model.model.decoder.layers[0].encoder_attn.k_proj
+    hook = cross_keys.register_forward_hook(lambda *_: projections.append(1))
+    try:
+        detected = transcriber.transcribe(path, vad=True, batch_size=4, temperature=0.0)
+    finally:
+        hook.remove()
     assert detected.language == "en"
-    assert len(passes) == detected.stats.windows
+    assert len(passes) == len(projections) == detected.stats.windows
     assert [s.tokens for s in detected.segments] == [s.tokens for s in given.segments]
 
 

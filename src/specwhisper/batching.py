@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .decoding.batch_search import BatchSearch, SessionsDraft
+from .decoding.kv_decoder import CrossKV
 from .decoding.options import TranscribeOptions
 from .decoding.prompt import build_prompt
 from .decoding.window import WindowDecoder
@@ -72,9 +73,9 @@ class Scheduler:
     input's stop check (or None). ``audios`` may be any iterable, read only as places in the
     batch come free; it may also yield None for "nothing more just now" (a server's queue):
     places stay open for later, and a run with nothing in flight then ends. ``encoded``: the
-    encoder outputs of some inputs' first windows, by index, where they were made already (a
-    VAD run's language detection). ``count``: how many inputs ``audios`` holds, when it has
-    no length but the caller knows."""
+    encoder outputs of some inputs' first windows and their cross-attention keys/values, by
+    index, where they were made already (a VAD run's language detection). ``count``: how many
+    inputs ``audios`` holds, when it has no length but the caller knows."""
 
     def __init__(
         self,
@@ -85,7 +86,7 @@ class Scheduler:
         batch_size: int,
         stop_for: Callable[[int], Callable[[], bool] | None],
         whole: bool = False,
-        encoded: dict[int, torch.Tensor] | None = None,
+        encoded: dict[int, tuple[torch.Tensor, CrossKV]] | None = None,
         count: int | None = None,
     ) -> None:
         self.transcriber = transcriber
@@ -164,8 +165,9 @@ class Scheduler:
         except (AudioDecodeError, AudioTooLongError) as error:
             self.done[index] = error
             return
-        if first is None:
-            first = self.encoded.pop(index, None)
+        if first is None and index in self.encoded:
+            first, cross_kv = self.encoded.pop(index)
+            decoder.remember_cross_kv(first, cross_kv)
         item = _Input(index, stream, decoder, info, first, started)
         self.running[index] = item
         self._next_window(item)

@@ -11,7 +11,7 @@ import torch
 
 from .audio import SAMPLE_RATE
 from .batching import Scheduler
-from .decoding.kv_decoder import encode
+from .decoding.kv_decoder import CrossKV, cross_key_values, encode
 from .decoding.options import SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
 from .errors import SpecwhisperError
@@ -30,16 +30,23 @@ def vad_segments(transcriber, audio, options: TranscribeOptions, limits, should_
     stats = SpecStats()
     language, probability = options.language, 1.0
     first_chunk = next(reader, None)
-    encoded: dict[int, torch.Tensor] = {}  # chunk index -> its window's encoder output
+    # chunk index -> its window's encoder output and cross-attention keys/values
+    encoded: dict[int, tuple[torch.Tensor, CrossKV]] = {}
     if language is None and transcriber.main.multilingual and first_chunk is not None:
         # Detected once, on the first chunk of speech, as openai-whisper does on the first
         # window; every chunk is then decoded in that language. ``log_mel`` is the window's
-        # own features, so the chunk's decoding reuses this encoder output.
+        # own features, so the chunk's decoding reuses this encoder output and the keys/values
+        # projected from it.
+        model = transcriber.main.model
         with transcriber._lock, torch.inference_mode():
             began = time.perf_counter()
-            encoded[0] = encode(transcriber.main.model, log_mel(first_chunk, transcriber.main))
-            stats.main_encoder_s += time.perf_counter() - began
-            language, probability = detect_language(transcriber.main, encoded[0])
+            encoder_out = encode(model, log_mel(first_chunk, transcriber.main))
+            projected = time.perf_counter()
+            cross_kv = cross_key_values(model, encoder_out)
+            stats.main_encoder_s += projected - began
+            stats.verifying_s += time.perf_counter() - projected  # as WindowDecoder.cross_kv
+            encoded[0] = (encoder_out, cross_kv)
+            language, probability = detect_language(transcriber.main, encoder_out, cross_kv)
     info = TranscriptionInfo(
         language=language or "en",
         language_probability=probability,
@@ -74,7 +81,7 @@ def _segments(
     info,
     should_stop,
     progress,
-    encoded: dict[int, torch.Tensor],
+    encoded: dict[int, tuple[torch.Tensor, CrossKV]],
 ) -> Iterator[Segment]:
     # Every chunk is one window, cut whole (segments.cut_window); chunks are read as places
     # in the batch come free and decoded with continuous batching, their segments handed out

@@ -184,7 +184,9 @@ class SpecStats:
     """What one transcription's decoding did, summed over its windows. Times are wall-clock
     seconds; lists have one entry per verification."""
 
-    tokens_generated: int = 0  # main-model tokens kept, timestamps included
+    # Main-model tokens decoded, timestamps included, in every attempt: a fallback, a sampled
+    # candidate and a near-tie re-decode count too, as their forward calls do.
+    tokens_generated: int = 0
     main_forward_calls: int = 0
     tokens_drafted: int = 0
     tokens_accepted: int = 0

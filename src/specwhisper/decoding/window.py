@@ -169,6 +169,11 @@ class WindowDecoder:
         self._last_cross = (encoder_out, keys_values)
         return keys_values
 
+    def remember_cross_kv(self, encoder_out: torch.Tensor, cross_kv: CrossKV) -> None:
+        """Keys/values of ``encoder_out`` projected elsewhere (a VAD run's language
+        detection), for ``cross_kv`` to hand out."""
+        self._last_cross = (encoder_out, cross_kv)
+
     def _build(self, audio, encoder_out, prompt, previous, language, carried):
         """The main decoder and the draft session of a window."""
         cross_kv = self.cross_kv(encoder_out)
