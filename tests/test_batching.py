@@ -40,6 +40,25 @@ def test_batch_equals_each_input_alone(model, draft, dev_set):
         assert sum(r.stats.tokens_accepted for r in together) > 0
 
 
+def test_a_token_kept_by_a_hair_is_decided_by_plain_decoding(dev_set, monkeypatch):
+    """Scoring several positions at once rounds differently from one at a time, so a window
+    whose kept tokens won by less than ``NEAR_TIE`` is decoded again plainly, once: alone or
+    in a batch (where decoding it alone with the draft would only score several positions
+    again). With every margin counted as a hair, each window is decoded plainly once more."""
+    from specwhisper.decoding import window
+
+    inputs = [u.audio_path for u in dev_set[:3]]
+    plain = Transcriber("tiny.en", "none").transcribe_batch(inputs, batch_size=1, **GREEDY)
+    transcriber = Transcriber("tiny.en", "self-int8")
+    monkeypatch.setattr(window, "NEAR_TIE", float("inf"))
+    for batch_size in (1, 3):
+        results = transcriber.transcribe_batch(inputs, batch_size=batch_size, **GREEDY)
+        for one, redone in zip(plain, results, strict=True):
+            assert _windows(redone) == _windows(one)
+            assert redone.stats.near_ties == redone.stats.windows, batch_size
+            assert redone.stats.tokens_accepted > 0  # the draft ran before each redo
+
+
 def test_a_batch_mixing_languages_and_bad_files(dev_set, tmp_path):
     """Each row keeps its own detected language (its own prompt); a bad file fails alone."""
     transcriber = Transcriber("base", "self-int8")

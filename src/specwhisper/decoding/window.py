@@ -129,6 +129,10 @@ class WindowDecoder:
             else:
                 built = built or self._build(*context)
                 decoder, session = built
+                if attempt == 0 and first is not None:
+                    # The batch kept a token by a hair. Verifying alone would score several
+                    # positions at once again and likely find the same hair: decode plainly.
+                    session = None
                 if temperature == 0 and options.beam_size > 1:
                     outcome = self._beam(audio.features, decoder, prompt, no_speech_prob is None)
                 else:
