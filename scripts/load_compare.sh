@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Server throughput with and without server batching: the same load (16 clients x 4 dev files,
 # base + auto draft, defaults otherwise) against SPECWHISPER_BATCH_SIZE=1 and =8, one after the
-# other on this machine. With BASELINE=<commit>, the server of that commit (e.g. the one before
-# server batching, a87807c) runs the same load first, from a temporary worktree on this
-# checkout's virtual environment. Writes bench/results/load/<name>.txt (the command, then the
+# other on this machine, then one client alone against each (a lone request's latency). With
+# BASELINE=<commit>, the server of that commit (e.g. the one before server batching, a87807c)
+# runs the same first, from a temporary worktree on this checkout's virtual environment. Writes bench/results/load/<name>.txt (the command, then the
 # report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,9 @@ run() {
   done
   local cmd="$* python main.py serve --port $port (code: $code); python scripts/load_test.py --url http://127.0.0.1:$port --clients 16 --files 4"
   { echo "\$ $cmd"; "$PY" scripts/load_test.py --url "http://127.0.0.1:$port" --clients 16 --files 4 || true; } > "$OUT/$name.txt" 2>&1
+  # Then a lone client on the same (warm) server: one request at a time, each decoded alone.
+  { echo; echo "\$ python scripts/load_test.py --url http://127.0.0.1:$port --clients 1 --files 8"
+    "$PY" scripts/load_test.py --url "http://127.0.0.1:$port" --clients 1 --files 8 || true; } >> "$OUT/$name.txt" 2>&1
   kill -TERM "$server" || true
   wait "$server" || true
   rm -f "$OUT/server-$name.log"
