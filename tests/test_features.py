@@ -1,5 +1,7 @@
 """Window features: what a whole-file computation gives, from two streamed passes (fast)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -56,17 +58,25 @@ def test_windows_of_a_long_file_equal_the_whole_file_mel(tiny_en, seek):
     assert torch.allclose(window, expected, atol=1e-5)
 
 
-def test_a_window_asked_for_again_is_not_computed_again(tiny_en, monkeypatch):
-    """Language detection and decoding both read the first window: one log-mel."""
+@pytest.mark.parametrize("seconds", [7.3, 40.0])
+def test_a_window_is_computed_once(tiny_en, monkeypatch, seconds):
+    """The scan's first window is the first window's log-mel (a short file's only one), and
+    language detection and decoding both read the first window: one log-mel each."""
+    audio = _speechlike(seconds, seed=3)
     filters = MelFilters(tiny_en)
-    prepared = prepare_audio(_speechlike(40.0, seed=3), filters)
-    windows = WindowFeatures(prepared.stream, filters, prepared.scan)
     computed = []
     log10_mel = filters.log10_mel
     monkeypatch.setattr(filters, "log10_mel", lambda s: computed.append(1) or log10_mel(s))
+    prepared = prepare_audio(audio, filters)
+    scanned = len(computed)
+    assert scanned == (1 if seconds < 30 else 2)
+    windows = WindowFeatures(prepared.stream, filters, prepared.scan)
     first = windows.features(0)
-    assert windows.features(0) is first and len(computed) == 1
-    assert windows.features(1000).shape == first.shape and len(computed) == 2
+    assert windows.features(0) is first and len(computed) == scanned
+    fresh = WindowFeatures(prepared.stream, filters, replace(prepared.scan, first_window=None))
+    assert torch.equal(first, fresh.features(0))
+    if seconds > 30:
+        assert windows.features(1000).shape == first.shape and len(computed) == scanned + 2
 
 
 def test_the_file_maximum_sets_every_window_floor(tiny_en):

@@ -16,7 +16,7 @@ zeros), as Whisper's own short-form path and its training data present it; opena
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -64,6 +64,10 @@ class AudioScan:
 
     samples: int
     log_max: float  # largest log10 mel power over the whole input (for the silence floor)
+    # (n_mels, 3000) log10 mel power of the first window, which the scan computes exactly as
+    # ``WindowFeatures`` would: kept so that it is not computed again (~10 ms, a short file's
+    # only window).
+    first_window: torch.Tensor | None = field(default=None, compare=False, repr=False)
 
     @property
     def frames(self) -> int:
@@ -135,13 +139,16 @@ def scan(stream: AudioStream, filters: MelFilters) -> AudioScan:
     buffer = SampleBuffer(stream.blocks())
     log_max = _FLOOR
     first = 0
+    first_window = None
     while True:
-        samples = _window_samples(buffer, first, N_FRAMES)
-        log_max = max(log_max, float(filters.log10_mel(samples).max()))
+        window = filters.log10_mel(_window_samples(buffer, first, N_FRAMES))
+        log_max = max(log_max, float(window.max()))
+        if first == 0:
+            first_window = window
         first += N_FRAMES
         if buffer.finished and first * HOP_LENGTH - _HALF >= buffer.end:
             break
-    return AudioScan(buffer.end, log_max)
+    return AudioScan(buffer.end, log_max, first_window)
 
 
 def normalized(log10_mel: torch.Tensor, log_max: float) -> torch.Tensor:
@@ -164,8 +171,11 @@ class WindowFeatures:
         # (language detection, then decoding), and a log-mel costs ~10 ms.
         if self._last is not None and self._last[0] == seek:
             return self._last[1]
-        samples = _window_samples(self._buffer, seek, N_FRAMES)
-        made = normalized(self.filters.log10_mel(samples), self.scan.log_max).unsqueeze(0)
+        if seek == 0 and self.scan.first_window is not None:
+            log10_mel = self.scan.first_window
+        else:
+            log10_mel = self.filters.log10_mel(_window_samples(self._buffer, seek, N_FRAMES))
+        made = normalized(log10_mel, self.scan.log_max).unsqueeze(0)
         self._last = (seek, made)
         return made
 
