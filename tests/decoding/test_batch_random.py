@@ -8,6 +8,7 @@ import torch
 from test_speculative_random import _inputs, _previous
 from window_helpers import decode_window, window_audio
 
+from specwhisper import kernels
 from specwhisper.decoding.batch_search import BatchSearch, SessionsDraft
 from specwhisper.decoding.draft_length import DraftLengthChooser
 from specwhisper.decoding.drafters.cross_vocab import CrossVocabDrafter
@@ -17,6 +18,7 @@ from specwhisper.decoding.lean_decoder import LeanDecoder, fill_places
 from specwhisper.decoding.options import SpecStats, TranscribeOptions
 from specwhisper.decoding.prompt import build_prompt
 from specwhisper.decoding.window import WindowDecoder
+from specwhisper.models.int8 import int8_bundle
 
 NEW_TOKENS = 60  # past the 64 positions for rows with a prompt: rows end at different times
 
@@ -48,6 +50,38 @@ def test_rows_equal_single_rows(same_vocab_pair):
         out = batch.forward_rows([[22], [23, 24]], [[0], [0, 1]])
         assert (out[0] - singles[2].forward([22])).abs().max() < 1e-4
         assert (out[1] - singles[1].forward([23, 24])).abs().max() < 1e-4
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_an_int8_main_gives_each_row_bit_for_bit_what_it_gives_alone(
+    same_vocab_pair, native, monkeypatch
+):
+    """An int8 main model quantizes each row's activations, so its attention must not depend
+    on what shares the call (``kernels.attend`` where it runs, PyTorch row by row elsewhere):
+    rows of a batch, several tokens at once and one token at a time give the same bits, and
+    batched decoding the same tokens without any near-tie margin."""
+    if native and not kernels.available():
+        pytest.skip(f"native kernels unavailable: {kernels.unavailable_reason()}")
+    if not native:
+        monkeypatch.setattr(kernels, "available", lambda: False)
+    main = int8_bundle(same_vocab_pair[0])
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        kvs = _window_kvs(main, 3)
+        batch = LeanDecoder(main.model, cross_kvs=kvs)
+        assert batch.attends_alone == native
+        singles = [LeanDecoder(main.model, cross_kv=kv) for kv in kvs]
+        feeds = [[1, 2, 3, 4, 5], [8, 9], [10, 11, 12]]
+        out = batch.forward_rows(feeds, [range(len(f)) for f in feeds])
+        for row, feed in enumerate(feeds):
+            one_by_one = torch.cat([singles[row].forward([token]) for token in feed])
+            assert torch.equal(out[row], one_by_one)
+    audios = _inputs()
+    alone = [decode_window(main, a, max_new_tokens=NEW_TOKENS)[0] for a in audios]
+    found, _ = _batch_decode(
+        main, audios, SelfInt8Drafter(same_vocab_pair[0]), [[]] * len(audios), 3
+    )
+    assert [f.tokens for f in found] == [a.tokens for a in alone]
 
 
 def test_rows_join_a_batch_in_flight(same_vocab_pair):

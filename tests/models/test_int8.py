@@ -59,6 +59,25 @@ def test_int8_speculative_equals_int8_plain_window_by_window(int8_plain):
 
 
 @pytest.mark.slow
+def test_int8_rows_in_batches_equal_int8_plain_alone(int8_plain):
+    """Batched verification, and a long file's VAD chunks in batches: every row is what the
+    int8 model gives it plainly and alone, bit for bit (no near tie is ever decoded again)."""
+    drafted = Transcriber("base", "self-int8", compute_type="int8")
+    greedy = {"language": "en", "temperature": 0.0}
+    clips = [clip.audio_path for clip in load_dataset(DEFAULT_DEV_SET, samples=3)]
+    together = drafted.transcribe_batch(clips, batch_size=3, **greedy)
+    assert [r.tokens for r in together] == [
+        int8_plain.transcribe(c, **greedy).tokens for c in clips
+    ]
+    path = load_dataset(LONG_DEV_SET)[0].audio_path
+    alone = int8_plain.transcribe(path, vad=True, batch_size=1, **greedy)
+    batched = drafted.transcribe(path, vad=True, batch_size=4, **greedy)
+    assert [s.tokens for s in batched.segments] == [s.tokens for s in alone.segments]
+    assert batched.stats.near_ties == 0 and not any(r.stats.near_ties for r in together)
+    assert batched.stats.tokens_accepted > 0
+
+
+@pytest.mark.slow
 def test_int8_transcribes_about_as_well_as_float32(int8_plain):
     clips = load_dataset(DEFAULT_DEV_SET, samples=6)
     float32 = Transcriber("base", "none")

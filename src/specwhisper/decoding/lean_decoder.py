@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import kernels
 from ..models.devices import module_device, on_cpu
 from ..models.weight_int8 import WeightOnlyInt8Linear
 from . import native_step
@@ -200,6 +201,12 @@ class LeanDecoder:
         self.row_invariant = bool(getattr(model, "row_invariant", False))
         if self.row_invariant and cache_dtype != torch.float32:
             raise ValueError("a row-invariant (int8 main) model keeps a float32 cache")
+        # Where the native kernels run, such a model's attention is theirs, every token alone
+        # in one call (``kernels.attend``), for plain decoding and verification alike: each
+        # token-head in one fixed order, without PyTorch's call per row and token below.
+        self.attends_alone = (
+            self.row_invariant and self.device.type == "cpu" and kernels.available()
+        )
         self.output_layer = model.proj_out
         self._project = _output_projection(self.output_layer)
         self.cross_dtype = cross_dtype
@@ -454,9 +461,13 @@ class LeanDecoder:
         embedded = self.decoder.embed_tokens.weight[ids] * self.embed_scale
         hidden = embedded + positions  # (B, n, d)
         width = self.width
+        alone = None
+        if self.attends_alone:  # every fed token (padding too): its row, its position
+            slots = [row for row in range(rows) for _ in range(longest)]
+            places = [start + step for start in starts for step in range(longest)]
+            alone = (slots, places)
         for index_layer, calls in enumerate(self.calls):
             qkv = calls.qkv(calls.self_norm(hidden))
-            query = self._heads(qkv[..., :width] * self.scaling)
             keys, values = self.keys[index_layer], self.values[index_layer]
             new_keys = self._heads(qkv[..., width : 2 * width])
             new_values = self._heads(qkv[..., 2 * width :])
@@ -467,12 +478,23 @@ class LeanDecoder:
                 for row, start in enumerate(starts):
                     keys[row, :, start : start + longest] = new_keys[row]
                     values[row, :, start : start + longest] = new_values[row]
+            cross_keys, cross_values = self.cross_kv[index_layer]
+            if alone is not None:
+                slots, places = alone
+                query = (qkv[..., :width] * self.scaling).reshape(-1, width)
+                mixed = kernels.attend(query, keys, values, slots, places)
+                hidden = hidden + calls.self_out(mixed.view(hidden.shape))
+                query = (calls.cross_query(calls.cross_norm(hidden)) * self.scaling).view(-1, width)
+                mixed = kernels.attend(query, cross_keys, cross_values, slots)
+                hidden = hidden + calls.cross_out(mixed.view(hidden.shape))
+                hidden = hidden + calls.fc2(calls.activation(calls.fc1(calls.final_norm(hidden))))
+                continue
+            query = self._heads(qkv[..., :width] * self.scaling)
             mixed = self._self_attention(query, keys, values, starts, feeds, mask)
             hidden = hidden + calls.self_out(mixed.transpose(1, 2).reshape(hidden.shape))
 
             normed = calls.cross_norm(hidden)
             query = self._heads(calls.cross_query(normed) * self.scaling).to(self.cross_dtype)
-            cross_keys, cross_values = self.cross_kv[index_layer]
             if self.row_invariant and (rows > 1 or longest > 1):
                 mixed = torch.cat(
                     [

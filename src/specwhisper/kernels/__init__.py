@@ -3,11 +3,12 @@
 ``int8_linear``: float32 rows times an int8 weight (one scale per output channel), with each row
 rounded to int16 rather than PyTorch's 7-bit dynamic int8 (see ``int8_linear.c``).
 ``decoder_step``: one whole decoder step of a weight-only int8 draft for a few tokens
-(``decoder_step.c``; ``decoding.native_step`` builds its table). Both need an x86-64 processor
-with AVX512-VNNI and a C compiler (``$CC``, default ``cc``); ``available()`` says whether both are
-there, and callers use PyTorch's kernels otherwise. The shared library is cached under
-``$SPECWHISPER_CACHE`` (default ``~/.cache/specwhisper``), named by a hash of its sources and
-flags, so a changed source is rebuilt.
+(``decoder_step.c``; ``decoding.native_step`` builds its table). ``attend``: its attention
+alone, each token computed by itself whatever shares the call (an int8 main model's decoder).
+They need an x86-64 processor with AVX512-VNNI and a C compiler (``$CC``, default ``cc``);
+``available()`` says whether both are there, and callers use PyTorch's kernels otherwise. The
+shared library is cached under ``$SPECWHISPER_CACHE`` (default ``~/.cache/specwhisper``), named
+by a hash of its sources and flags, so a changed source is rebuilt.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ _NEEDED_CPU = {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"}
 _lock = threading.Lock()
 _function = None
 _step_function = None
+_attend_function = None
 _failure: str | None = None
 
 
@@ -76,7 +78,7 @@ def _build() -> Path:
 
 
 def _load():
-    global _function, _step_function, _failure
+    global _function, _step_function, _attend_function, _failure
     with _lock:
         if _function is not None or _failure is not None:
             return _function
@@ -96,7 +98,12 @@ def _load():
         step.argtypes = [ctypes.c_void_p, *[ctypes.c_int] * 10, ctypes.c_void_p, ctypes.c_void_p]
         step.argtypes += [ctypes.c_float, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
         step.restype = ctypes.c_int
-        _function, _step_function = function, step
+        attend = library.sw_attend
+        attend.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+        attend.argtypes += [ctypes.c_int] * 3 + [ctypes.c_void_p] * 2 + [ctypes.c_int] * 4
+        attend.argtypes += [ctypes.c_void_p, ctypes.c_int]
+        attend.restype = ctypes.c_int
+        _function, _step_function, _attend_function = function, step, attend
         return _function
 
 
@@ -233,3 +240,63 @@ def decoder_step(
         raise ValueError(
             f"decoder_step: unsupported shape {shape} at rows {slots}, positions {positions}"
         )
+
+
+def attend(
+    query: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    slots: list[int],
+    positions: list[int] | None = None,
+) -> torch.Tensor:
+    """Scaled dot-product attention with each token-head computed alone, in one fixed order: a
+    token's numbers do not depend on the other tokens or rows in the call (``sw_attend``).
+
+    ``query``: (tokens, heads * head_dim) float32, already scaled; ``keys``/``values``:
+    contiguous (rows, heads, slots, head_dim) float32 or bfloat16 tensors; token t reads row
+    ``slots[t]`` and attends over keys ``0 .. positions[t]`` (causal self-attention) or over all
+    of them (``positions`` None: cross-attention). Returns (tokens, heads * head_dim) float32."""
+    if _attend_function is None and _load() is None:
+        raise RuntimeError(f"the native kernels are unavailable: {_failure}")
+    tokens = query.shape[0]
+    rows, heads, length, head_dim = keys.shape
+    if (
+        query.dim() != 2
+        or query.dtype != torch.float32
+        or query.shape[1] != heads * head_dim
+        or keys.dtype not in (torch.float32, torch.bfloat16)
+        or values.dtype != keys.dtype
+        or values.shape != keys.shape
+        or len(slots) != tokens
+        or (positions is not None and len(positions) != tokens)
+        or not all(t.is_contiguous() and t.device.type == "cpu" for t in (query, keys, values))
+    ):
+        raise ValueError(
+            "attend: float32 (tokens, heads * head_dim) queries, contiguous (rows, heads, "
+            "slots, head_dim) keys and values of one dtype, one row (and position) per token"
+        )
+    out = torch.empty(tokens, heads * head_dim)
+    status = _attend_function(
+        query.data_ptr(),
+        query.shape[1],
+        keys.data_ptr(),
+        values.data_ptr(),
+        int(keys.dtype == torch.bfloat16),
+        rows,
+        length,
+        (ctypes.c_int * tokens)(*slots),
+        (ctypes.c_int * tokens)(*positions) if positions is not None else None,
+        length,
+        tokens,
+        heads,
+        head_dim,
+        out.data_ptr(),
+        torch.get_num_threads(),
+    )
+    if status == -2:
+        raise MemoryError("attend: out of memory")
+    if status != 0:
+        raise ValueError(
+            f"attend: unsupported shape {tuple(keys.shape)} at rows {slots}, positions {positions}"
+        )
+    return out

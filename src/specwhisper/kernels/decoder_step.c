@@ -17,6 +17,9 @@
  * The numbers are a draft's: the softmax uses a polynomial exp (relative error ~1e-7) and sums
  * in another order than PyTorch. The verifier decides what is kept, so this changes how often
  * drafts are accepted, never the output.
+ *
+ * sw_attend, at the end, is the attention alone, for an int8 main model (its plain decoding and
+ * its verification alike, so both compute the same numbers).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -292,4 +295,35 @@ int sw_decoder_step(const int64_t *table, int layers, int d, int heads, int ffn,
     free(work);
     free(scores);
     return status;
+}
+
+/* Attention alone, for an int8 main model's decoder in PyTorch (decoding.lean_decoder): its
+ * activations are quantized row by row, so a token's attention must not depend on which other
+ * tokens or rows share the call. Here each token-head is computed alone, in one fixed order,
+ * whatever the call holds (attend_rows). q: tokens x heads x hd floats (token t at
+ * t * q_stride); K, V: PyTorch's contiguous (rows, heads, keys, hd) float32 or bfloat16 tensors,
+ * row a cache row; out: tokens x heads x hd floats. Token t reads row slots[t] and attends over
+ * positions[t] + 1 keys, or over length keys when positions is NULL. Returns 0; -1 for shapes
+ * it does not handle; -2 when memory runs out. */
+int sw_attend(const float *q, int q_stride, const void *K, const void *V, int bf16, int rows,
+              int keys, const int *slots, const int *positions, int length, int tokens,
+              int heads, int hd, float *out, int threads) {
+    if (hd % 16 || hd < 16 || hd > 128 || heads < 1 || tokens < 1 || rows < 1 || keys < 1 ||
+        threads < 1 || q_stride < heads * hd || (!positions && (length < 1 || length > keys)))
+        return -1;
+    int room = positions ? 0 : length;
+    for (int t = 0; t < tokens; t++) {
+        if (slots[t] < 0 || slots[t] >= rows) return -1;
+        if (positions) {
+            if (positions[t] < 0 || positions[t] >= keys) return -1;
+            if (positions[t] + 1 > room) room = positions[t] + 1;
+        }
+    }
+    float *scores = malloc((size_t)threads * room * sizeof(float));
+    if (!scores) return -2;
+    const size_t head = (size_t)keys * hd, row = (size_t)heads * head;
+    attend_rows(q, (size_t)q_stride, (const char *)K, (const char *)V, bf16, row, head, slots,
+                positions, length, tokens, heads, hd, out, scores, room, threads);
+    free(scores);
+    return 0;
 }
