@@ -234,12 +234,9 @@ def decoder_step(
         x.data_ptr(),
         torch.get_num_threads(),
     )
-    if status == -2:
-        raise MemoryError("decoder_step: out of memory")
-    if status != 0:
-        raise ValueError(
-            f"decoder_step: unsupported shape {shape} at rows {slots}, positions {positions}"
-        )
+    _check(
+        status, "decoder_step", f"unsupported shape {shape} at rows {slots}, positions {positions}"
+    )
 
 
 def attend(
@@ -293,10 +290,14 @@ def attend(
         out.data_ptr(),
         torch.get_num_threads(),
     )
-    if status == -2:
-        raise MemoryError("attend: out of memory")
-    if status != 0:
-        raise ValueError(
-            f"attend: unsupported shape {tuple(keys.shape)} at rows {slots}, positions {positions}"
-        )
+    shape = tuple(keys.shape)
+    _check(status, "attend", f"unsupported shape {shape} at rows {slots}, positions {positions}")
     return out
+
+
+def _check(status: int, kernel: str, unsupported: str) -> None:
+    """A C kernel's status: 0 done, -2 out of memory, anything else a shape it refused."""
+    if status == -2:
+        raise MemoryError(f"{kernel}: out of memory")
+    if status != 0:
+        raise ValueError(f"{kernel}: {unsupported}")
