@@ -3,8 +3,8 @@
 # base + auto draft, defaults otherwise) against SPECWHISPER_BATCH_SIZE=1 and =8, one after the
 # other on this machine, then one client alone against each (a lone request's latency). With
 # BASELINE=<commit>, the server of that commit (e.g. the one before server batching, a87807c)
-# runs the same first, from a temporary worktree on this checkout's virtual environment. Writes bench/results/load/<name>.txt (the command, then the
-# report).
+# runs the same first, from a temporary worktree on this checkout's virtual environment.
+# Writes bench/results/load/<name>.txt (the commands, then the reports).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-$PWD/.venv/bin/python}

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -11,9 +10,10 @@ import torch
 
 from .audio import SAMPLE_RATE
 from .batching import Scheduler
-from .decoding.kv_decoder import CrossKV, cross_key_values, encode
+from .decoding.kv_decoder import CrossKV
 from .decoding.options import SpecStats, TranscribeOptions
 from .decoding.prompt import detect_language
+from .decoding.window import WindowDecoder
 from .errors import SpecwhisperError
 from .features import log_mel
 from .segments import Segment
@@ -37,14 +37,13 @@ def vad_segments(transcriber, audio, options: TranscribeOptions, limits, should_
         # window; every chunk is then decoded in that language. ``log_mel`` is the window's
         # own features, so the chunk's decoding reuses this encoder output and the keys/values
         # projected from it.
-        model = transcriber.main.model
+        # A window decoder of its own (no draft) times both as decoding would.
+        detector = WindowDecoder(
+            transcriber.main, None, transcriber.chooser, options, stats, torch.Generator()
+        )
         with transcriber._lock, torch.inference_mode():
-            began = time.perf_counter()
-            encoder_out = encode(model, log_mel(first_chunk, transcriber.main))
-            projected = time.perf_counter()
-            cross_kv = cross_key_values(model, encoder_out)
-            stats.main_encoder_s += projected - began
-            stats.verifying_s += time.perf_counter() - projected  # as WindowDecoder.cross_kv
+            encoder_out = detector.encode(log_mel(first_chunk, transcriber.main))
+            cross_kv = detector.cross_kv(encoder_out)
             encoded[0] = (encoder_out, cross_kv)
             language, probability = detect_language(transcriber.main, encoder_out, cross_kv)
     info = TranscriptionInfo(

@@ -441,7 +441,9 @@ class LeanDecoder:
             positions = self.decoder.embed_positions.weight[starts[0] : starts[0] + longest]
             positions = positions.unsqueeze(0)
             mask = None
-            if not single:  # token i sees every cached position and the new ones up to itself
+            # Token i sees every cached position and the new ones up to itself (PyTorch's
+            # batched attention only: a row-invariant model attends token by token).
+            if not single and not self.row_invariant:
                 end = starts[0] + longest
                 mask = torch.ones(longest, end, dtype=torch.bool, device=device)
                 mask = mask.tril(diagonal=starts[0])
@@ -453,11 +455,13 @@ class LeanDecoder:
             index = first[:, None] + steps[None, :]
             index = index.clamp(max=self.max_positions - 1)  # padding only
             positions = self.decoder.embed_positions.weight[index]
-            end = max(starts) + longest
-            # Row b's token i sees the positions up to start_b + i (padding is never seen).
-            keys_at = torch.arange(end, device=device)[None, None, :]
-            limit = first[:, None, None] + steps[None, :, None]
-            mask = (keys_at <= limit).unsqueeze(1)  # (B, 1, n, end)
+            mask = None
+            if not self.row_invariant:
+                end = max(starts) + longest
+                # Row b's token i sees the positions up to start_b + i (padding never seen).
+                keys_at = torch.arange(end, device=device)[None, None, :]
+                limit = first[:, None, None] + steps[None, :, None]
+                mask = (keys_at <= limit).unsqueeze(1)  # (B, 1, n, end)
         embedded = self.decoder.embed_tokens.weight[ids] * self.embed_scale
         hidden = embedded + positions  # (B, n, d)
         width = self.width
@@ -478,44 +482,12 @@ class LeanDecoder:
                 for row, start in enumerate(starts):
                     keys[row, :, start : start + longest] = new_keys[row]
                     values[row, :, start : start + longest] = new_values[row]
-            cross_keys, cross_values = self.cross_kv[index_layer]
-            if alone is not None:
-                slots, places = alone
-                query = (qkv[..., :width] * self.scaling).reshape(-1, width)
-                mixed = kernels.attend(query, keys, values, slots, places)
-                hidden = hidden + calls.self_out(mixed.view(hidden.shape))
-                query = (calls.cross_query(calls.cross_norm(hidden)) * self.scaling).view(-1, width)
-                mixed = kernels.attend(query, cross_keys, cross_values, slots)
-                hidden = hidden + calls.cross_out(mixed.view(hidden.shape))
-                hidden = hidden + calls.fc2(calls.activation(calls.fc1(calls.final_norm(hidden))))
-                continue
             query = self._heads(qkv[..., :width] * self.scaling)
-            mixed = self._self_attention(query, keys, values, starts, feeds, mask)
+            mixed = self._self_attention(query, keys, values, starts, feeds, mask, alone)
             hidden = hidden + calls.self_out(mixed.transpose(1, 2).reshape(hidden.shape))
 
-            normed = calls.cross_norm(hidden)
-            query = self._heads(calls.cross_query(normed) * self.scaling).to(self.cross_dtype)
-            if self.row_invariant and (rows > 1 or longest > 1):
-                mixed = torch.cat(
-                    [
-                        torch.cat(
-                            [
-                                F.scaled_dot_product_attention(
-                                    query[b : b + 1, :, i : i + 1],
-                                    cross_keys[b : b + 1],
-                                    cross_values[b : b + 1],
-                                    scale=1.0,
-                                )
-                                for i in range(longest)
-                            ],
-                            dim=2,
-                        )
-                        for b in range(rows)
-                    ]
-                )
-            else:
-                mixed = F.scaled_dot_product_attention(query, cross_keys, cross_values, scale=1.0)
-            mixed = mixed.to(hidden.dtype)
+            query = self._heads(calls.cross_query(calls.cross_norm(hidden)) * self.scaling)
+            mixed = self._cross_attention(query, *self.cross_kv[index_layer], alone)
             hidden = hidden + calls.cross_out(mixed.transpose(1, 2).reshape(hidden.shape))
 
             hidden = hidden + calls.fc2(calls.activation(calls.fc1(calls.final_norm(hidden))))
@@ -525,9 +497,49 @@ class LeanDecoder:
         logits = self._project(self.final_norm(torch.cat(picked)))
         return list(torch.split(logits, counts))
 
-    def _self_attention(self, query, keys, values, starts, feeds, mask) -> torch.Tensor:
-        """(B, heads, n, head_dim): each row's new tokens over its own cached positions."""
+    def _alone(self, query, keys, values, slots, positions) -> torch.Tensor:
+        """(B, heads, n, head_dim) attention through ``kernels.attend``: every token alone."""
+        batch, heads, tokens, head_dim = query.shape
+        flat = query.transpose(1, 2).reshape(-1, self.width)  # a view: the query's own layout
+        mixed = kernels.attend(flat, keys, values, slots, positions)
+        return mixed.view(batch, tokens, heads, head_dim).transpose(1, 2)
+
+    def _cross_attention(self, query, cross_keys, cross_values, alone) -> torch.Tensor:
+        """(B, heads, n, head_dim): each row's new tokens over its own window's frames.
+        ``alone``: as for ``_self_attention``."""
         rows, longest = query.shape[0], query.shape[2]
+        if alone is not None:
+            return self._alone(query, cross_keys, cross_values, alone[0], None)
+        dtype = query.dtype  # the result's: a draft's bfloat16 keys/values are read in bfloat16
+        query = query.to(self.cross_dtype)
+        if self.row_invariant and (rows > 1 or longest > 1):
+            mixed = torch.cat(
+                [
+                    torch.cat(
+                        [
+                            F.scaled_dot_product_attention(
+                                query[b : b + 1, :, i : i + 1],
+                                cross_keys[b : b + 1],
+                                cross_values[b : b + 1],
+                                scale=1.0,
+                            )
+                            for i in range(longest)
+                        ],
+                        dim=2,
+                    )
+                    for b in range(rows)
+                ]
+            )
+        else:
+            mixed = F.scaled_dot_product_attention(query, cross_keys, cross_values, scale=1.0)
+        return mixed.to(dtype)
+
+    def _self_attention(self, query, keys, values, starts, feeds, mask, alone) -> torch.Tensor:
+        """(B, heads, n, head_dim): each row's new tokens over its own cached positions.
+        ``alone``: every fed token's row and position, for ``kernels.attend`` (else None)."""
+        rows, longest = query.shape[0], query.shape[2]
+        if alone is not None:
+            return self._alone(query, keys, values, *alone)
         if self.row_invariant and (rows > 1 or longest > 1):
             # Row b's token i exactly as decoding it alone would compute it.
             return torch.cat(
