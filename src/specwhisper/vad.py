@@ -1,14 +1,15 @@
-"""VAD-batched long form: Silero VAD finds the speech, the speech is cut into chunks of at most
-30 s, and the chunks are decoded in batches (``Transcriber.transcribe_batch``), as
-faster-whisper's ``BatchedInferencePipeline`` does.
+"""VAD-batched long form: Silero VAD finds the speech, the speech regions are put end to end
+into chunks of at most 30 s of speech (the silence between them left out), and the chunks are
+decoded in batches (``Transcriber.transcribe_batch``), as faster-whisper's
+``BatchedInferencePipeline`` does.
 
 Unlike sequential long form, a chunk is decoded alone: no prompt of earlier text, no seek from
 one window into the next; a chunk is one window, cut whole (its text after the last timestamp
 pair is its last segment, not decoded again: ``segments.cut_window``). So chunks can be
-decoded together (throughput), and a stretch of silence or music never reaches the model
-(fewer hallucinations), but the text of one chunk does not inform the next (a name spelled two
-ways, say). Timestamps are mapped back to the
-file's timeline by each chunk's start.
+decoded together (throughput), long silences and music never reach the model (fewer
+hallucinations, fewer windows), but the text of one chunk does not inform the next (a name
+spelled two ways, say). Times in a chunk's window are mapped back to the file's timeline
+piece by piece (``Chunk.file_time``).
 
 The audio is read twice, in blocks, as everywhere else: once for the VAD (speech regions,
 kept as numbers), once for the chunks (a batch of them at a time).
@@ -24,27 +25,52 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, AudioStream
-from .features import CHUNK_SECONDS, SampleBuffer
+from .features import CHUNK_SECONDS, FRAMES_PER_SECOND, SampleBuffer
 from .segments import Segment, Word
 
 # Audio the VAD reads at once. Silero keeps state across its 32 ms frames; a block boundary
 # restarts it, and a speech region cut there is joined again below.
 VAD_BLOCK_SECONDS = 300
-# Silero's own defaults, except that no speech region may outgrow one Whisper window.
-SPEECH_PAD_MS = 30
-MIN_SILENCE_MS = 100
+# faster-whisper's batched pipeline's settings (Silero's defaults are 30 and 100): a region
+# keeps up to 0.4 s of its silence on each side, so where two regions meet in a chunk the
+# model still hears a pause of up to 0.8 s between their words; and the same settings as the
+# pipeline we are measured against give the same chunks. No region outgrows one window.
+SPEECH_PAD_MS = 400
+MIN_SILENCE_MS = 160
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """Samples [start, end) of the file: one or more speech regions, at most 30 s in all."""
+    """Speech regions of the file, [start, end) samples each, in order, decoded as one window:
+    their samples put end to end (the silence between them left out), at most 30 s in all."""
 
-    start: int
-    end: int
+    pieces: tuple[tuple[int, int], ...]
 
     @property
-    def offset(self) -> float:
-        return self.start / SAMPLE_RATE
+    def start(self) -> int:
+        return self.pieces[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.pieces[-1][1]
+
+    @property
+    def samples(self) -> int:
+        return sum(end - start for start, end in self.pieces)
+
+    def file_time(self, seconds: float, is_end: bool = False) -> float:
+        """A time in the chunk's window -> the same instant in the file. A time on the seam
+        of two pieces is the first piece's end if ``is_end`` (a segment or word that ends
+        there), else the second's start; a time past the last piece (the window's padding)
+        runs on from it."""
+        position = seconds * SAMPLE_RATE
+        before = 0  # samples of the window before the piece
+        for start, end in self.pieces[:-1]:
+            length = end - start
+            if position < before + length or (is_end and position == before + length):
+                return (start + position - before) / SAMPLE_RATE
+            before += length
+        return (self.pieces[-1][0] + position - before) / SAMPLE_RATE
 
 
 # Frames of 32 ms that the VAD's stateless front end (STFT and convolutions) takes at once.
@@ -136,6 +162,7 @@ def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
     """(start, end) samples of the speech in ``stream``, read block by block."""
     vad = _silero()
     block = VAD_BLOCK_SECONDS * SAMPLE_RATE
+    limit = CHUNK_SECONDS * SAMPLE_RATE
     buffer = SampleBuffer(stream.blocks())
     regions: list[tuple[int, int]] = []
     position = 0
@@ -153,7 +180,7 @@ def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
         )
         for item in found:
             start, end = position + item["start"], position + item["end"]
-            if regions and start <= regions[-1][1] + 1 and end - regions[-1][0] <= block:
+            if regions and start <= regions[-1][1] + 1 and end - regions[-1][0] <= limit:
                 regions[-1] = (regions[-1][0], end)  # joined across a block boundary
             else:
                 regions.append((start, end))
@@ -164,37 +191,43 @@ def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
 
 
 def chunks_of(regions: list[tuple[int, int]]) -> list[Chunk]:
-    """Speech regions merged, in order, into chunks no longer than one window."""
+    """Speech regions, in order, gathered into chunks of at most one window of speech (as
+    faster-whisper's ``collect_chunks``: the silence between regions is not decoded)."""
     limit = CHUNK_SECONDS * SAMPLE_RATE
     chunks: list[Chunk] = []
-    for start, end in regions:
-        end = min(end, start + limit)
-        if chunks and end - chunks[-1].start <= limit:
-            chunks[-1] = Chunk(chunks[-1].start, end)
+    pieces = [  # a region longer than a window (none from speech_regions) in several
+        (begin, min(begin + limit, end))
+        for start, end in regions
+        for begin in range(start, end, limit)
+    ]
+    for piece in pieces:
+        if chunks and chunks[-1].samples + piece[1] - piece[0] <= limit:
+            chunks[-1] = Chunk((*chunks[-1].pieces, piece))
         else:
-            chunks.append(Chunk(start, end))
+            chunks.append(Chunk((piece,)))
     return chunks
 
 
 def chunk_audio(stream: AudioStream, chunks: list[Chunk]) -> Iterator[np.ndarray]:
-    """The samples of each chunk, in order, read in one pass."""
+    """The samples of each chunk (its pieces end to end), in order, read in one pass."""
     buffer = SampleBuffer(stream.blocks())
     for chunk in chunks:
-        yield buffer.read(chunk.start, chunk.end).copy()
+        yield np.concatenate([buffer.read(start, end) for start, end in chunk.pieces])
 
 
-def shifted(segment: Segment, offset: float, segment_id: int) -> Segment:
-    """``segment`` of a chunk on the file's timeline."""
+def shifted(segment: Segment, chunk: Chunk, segment_id: int) -> Segment:
+    """``segment`` of a chunk's window on the file's timeline."""
     words = None
     if segment.words is not None:
         words = [
-            Word(w.word, w.start + offset, w.end + offset, w.probability) for w in segment.words
+            Word(w.word, chunk.file_time(w.start), chunk.file_time(w.end, True), w.probability)
+            for w in segment.words
         ]
     return replace(
         segment,
         id=segment_id,
-        start=segment.start + offset,
-        end=segment.end + offset,
-        seek=segment.seek + round(offset * 100),
+        start=chunk.file_time(segment.start),
+        end=chunk.file_time(segment.end, True),
+        seek=round(chunk.file_time(segment.seek / FRAMES_PER_SECOND) * FRAMES_PER_SECOND),
         words=words,
     )

@@ -103,7 +103,7 @@ def _segments(
         chunk = chunks[index]
         info.stats.add(result.stats)
         for segment in result.segments:
-            yield shifted(segment, chunk.offset, next_id)
+            yield shifted(segment, chunk, next_id)
             next_id += 1
         if progress is not None:
             progress(chunk.end / SAMPLE_RATE, info.duration)
