@@ -1,5 +1,7 @@
 """The batch benchmark's tables (bench/batch.py), on made-up rows."""
 
+import pytest
+
 from specwhisper.bench.batch import BatchRow, markdown
 
 
@@ -26,3 +28,20 @@ def test_each_configuration_is_compared_with_the_same_batch_and_compute_type():
 def test_no_comparison_without_faster_whisper():
     table = markdown([_row("specwhisper base draft=none", 1, 5.0, part="short")])
     assert "Against faster-whisper" not in table
+
+
+@pytest.mark.slow
+def test_the_long_part_runs_faster_whisper_in_a_process_of_its_own(dev_set):
+    """The VAD part end to end on real weights and a real clip: every specwhisper row equals
+    its compute type's plain batch-1 output; faster-whisper ran and was timed elsewhere."""
+    from specwhisper.bench import batch
+
+    rows = batch.long_part("tiny.en", dev_set[:2], (1, 2), threads=2, language="en")
+    ours = [r for r in rows if r.system.startswith("specwhisper")]
+    theirs = [r for r in rows if r.system.startswith("faster-whisper")]
+    assert {(r.batch_size, r.compute_type) for r in theirs} == {
+        (size, kind) for size in (1, 2) for kind in ("float32", "int8")
+    }
+    assert ours and all(r.exact == 1.0 for r in ours)
+    assert all(r.seconds > 0 and r.wer < 0.3 and r.rss_mb > 0 for r in rows)
+    assert not batch._pipelines  # faster-whisper's model was never loaded in this process

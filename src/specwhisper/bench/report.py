@@ -179,7 +179,7 @@ def environment(threads: int) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": packages,
-        "cpu": _cpu_name(),
+        "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
         "torch_threads": threads,
         "device": device,
@@ -195,7 +195,7 @@ def _program() -> str:
     return f"python {name}" if name.endswith(".py") else name
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
