@@ -41,7 +41,8 @@ def _child(engine: str, compute_type: str, model: str, batch_size: int) -> None:
     else:
 
         def run(files) -> None:
-            faster_whisper_batched(model, files, batch_size, compute_type, 2, "en")
+            for path in files:
+                faster_whisper_batched(model, path, batch_size, compute_type, 2, "en")
 
     run(paths[:1])  # warm: weights paged in, kernels built
     began = time.perf_counter()

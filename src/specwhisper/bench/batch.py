@@ -1,9 +1,10 @@
 """``benchmark --mode batch``: throughput of decoding several inputs together.
 
 Two parts, each in one run:
-- short clips (the dev set): specwhisper ``transcribe_batch`` at batch sizes 1, 2, 4, 8 and
-  16, without a draft and with the int8 self-draft, against transformers' ``generate()`` on a
-  padded batch of the same clips (short form on both sides: no timestamps, greedy);
+- short clips (the dev set): specwhisper's batch scheduler (``transcribe_batch``'s, run as
+  ``transcribe_queue`` to see each clip finish) at batch sizes 1, 2, 4, 8 and 16, without a
+  draft and with the int8 self-draft, against transformers' ``generate()`` on a padded batch
+  of the same clips (short form on both sides: no timestamps, greedy);
 - long files cut by VAD (``--long``, default the committed long files): specwhisper's
   VAD-batched long form, float32 and (on a CPU) int8 main model, against faster-whisper's
   ``BatchedInferencePipeline`` at the same batch size and compute type, on the same task:
@@ -11,15 +12,18 @@ Two parts, each in one run:
   temperature fallback (the pipeline has none).
 Each configuration transcribes the whole set once (after a warm-up), faster-whisper in a
 process of its own (``faster_whisper_apart``); throughput is audio seconds per wall second;
-"exact" is the share of inputs whose tokens equal specwhisper's own batch-1 plain greedy
-output with the same main model and compute type; memory is the process's resident set after
-the configuration ran (faster-whisper's: its own process's; the peak since start is in
-results.json).
+latency is the median over inputs of the time from taking an input up to its result (a short
+clip waits for its place in the batch before that; a long file is decoded alone, its chunks
+batched; generate()'s clips finish with their batch); "exact" is the share of inputs whose
+tokens equal specwhisper's own batch-1 plain greedy output with the same main model and
+compute type; memory is the process's resident set after the configuration ran
+(faster-whisper's: its own process's; the peak since start is in results.json).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +46,18 @@ LONG_FORM_GREEDY = {"temperature": (0.0,)}
 
 
 @dataclass
+class Pass:
+    """One configuration over the whole set: wall seconds, and per input its tokens, text and
+    latency (seconds from the moment the input was taken up to its result)."""
+
+    seconds: float
+    tokens: list[list[int]]
+    texts: list[str]
+    latencies: list[float]
+    rss_mb: float | None = None  # measured elsewhere (faster-whisper's own process)
+
+
+@dataclass
 class BatchRow:
     part: str  # "short" or "long"
     system: str
@@ -53,10 +69,15 @@ class BatchRow:
     rss_mb: float
     tokens: list[list[int]]
     compute_type: str | None = None  # the main model's (long part), for like-for-like rows
+    latencies: tuple[float, ...] = ()  # per input, seconds
 
     @property
     def throughput(self) -> float:
         return self.audio_s / self.seconds
+
+    @property
+    def median_latency(self) -> float:
+        return statistics.median(self.latencies) if self.latencies else float("nan")
 
     def as_dict(self) -> dict:
         return {
@@ -69,6 +90,7 @@ class BatchRow:
             "exact": self.exact,
             "wer": round(self.wer, 4),
             "rss_mb": round(self.rss_mb, 1),
+            "latencies_s": [round(x, 3) for x in self.latencies],
         }
 
 
@@ -82,17 +104,45 @@ def _drafts(model: str) -> tuple[str, ...]:
     return ("none", "self-int8") if int8_available(load_model(model)) else ("none",)
 
 
-def _timed(run) -> tuple[float, list]:
+def _queued(transcriber, paths, size: int, options: dict) -> Pass:
+    """``paths`` through ``transcribe_queue`` (the scheduler ``transcribe_batch`` runs, results
+    handed out as they finish): each input's latency runs from the moment the scheduler reads
+    it (a place came free) to its result."""
+    taken: dict[int, float] = {}
+
+    def inputs():
+        for index, path in enumerate(paths):
+            taken[index] = time.perf_counter()
+            yield path
+
+    tokens: list[list[int]] = [[] for _ in paths]
+    texts = [""] * len(paths)
+    latencies = [0.0] * len(paths)
     began = time.perf_counter()
-    outputs = run()
-    return time.perf_counter() - began, outputs
+    for index, result in transcriber.transcribe_queue(inputs(), batch_size=size, **options):
+        latencies[index] = time.perf_counter() - taken[index]
+        tokens[index], texts[index] = result.tokens, result.text
+    return Pass(time.perf_counter() - began, tokens, texts, latencies)
+
+
+def _one_by_one(transcribe, inputs) -> Pass:
+    """``transcribe(input)`` -> (tokens, text) for each input in turn."""
+    tokens, texts, latencies = [], [], []
+    began = time.perf_counter()
+    for item in inputs:
+        started = time.perf_counter()
+        item_tokens, text = transcribe(item)
+        latencies.append(time.perf_counter() - started)
+        tokens.append(item_tokens)
+        texts.append(text)
+    return Pass(time.perf_counter() - began, tokens, texts, latencies)
 
 
 def short_part(model: str, clips: list[Utterance], sizes, language: str | None) -> list[BatchRow]:
     from ..transcribe import Transcriber
 
     paths = [u.audio_path for u in clips]
-    texts = [u.text for u in clips]
+    references = [u.text for u in clips]
     audio_s = sum(len(load_audio(p)) for p in paths) / 16000
     options = {**SHORT_FORM, "language": language}
     transcribers = {draft: Transcriber(model, draft) for draft in _drafts(model)}
@@ -103,66 +153,43 @@ def short_part(model: str, clips: list[Utterance], sizes, language: str | None) 
     reference: list[list[int]] | None = None
     for size in sizes:
         for draft, transcriber in transcribers.items():
-            seconds, results = _timed(
-                lambda t=transcriber, s=size: t.transcribe_batch(paths, batch_size=s, **options)
-            )
-            tokens = [r.tokens for r in results]
+            run = _queued(transcriber, paths, size, options)
             if reference is None:  # the first configuration: plain greedy, one at a time
-                reference = tokens
-            rows.append(
-                _row(
-                    "short",
-                    f"specwhisper {model} draft={draft}",
-                    size,
-                    seconds,
-                    audio_s,
-                    tokens,
-                    reference,
-                    texts,
-                    [r.text for r in results],
-                )
-            )
-        seconds, (tokens, decoded) = _timed(
-            lambda s=size: _generate_padded(bundle, paths, s, language)
-        )
-        rows.append(
-            _row(
-                "short",
-                f"transformers generate {model} (padded batch)",
-                size,
-                seconds,
-                audio_s,
-                tokens,
-                reference,
-                texts,
-                decoded,
-            )
-        )
+                reference = run.tokens
+            name = f"specwhisper {model} draft={draft}"
+            rows.append(_row("short", name, size, run, audio_s, reference, references))
+        run = _generate_padded(bundle, paths, size, language)
+        name = f"transformers generate {model} (padded batch)"
+        rows.append(_row("short", name, size, run, audio_s, reference, references))
     return rows
 
 
-def _generate_padded(bundle, paths, size, language) -> tuple[list[list[int]], list[str]]:
-    """transformers' generate() over batches of ``size`` clips (features stacked)."""
+def _generate_padded(bundle, paths, size, language) -> Pass:
+    """transformers' generate() over batches of ``size`` clips (features stacked); a clip's
+    latency is its batch's time."""
     tokens: list[list[int]] = []
+    latencies: list[float] = []
+    began = time.perf_counter()
     with torch.inference_mode():
         for start in range(0, len(paths), size):
-            features = torch.cat(
-                [log_mel(load_audio(p), bundle) for p in paths[start : start + size]]
-            ).to(bundle.device)
+            started = time.perf_counter()
+            batch = paths[start : start + size]
+            features = torch.cat([log_mel(load_audio(p), bundle) for p in batch])
             kwargs = language_kwargs(bundle, language, "transcribe")  # None: each row detects
-            output = bundle.model.generate(features, do_sample=False, **kwargs)
+            output = bundle.model.generate(features.to(bundle.device), do_sample=False, **kwargs)
             for row in output.tolist():
-                row = [t for t in row if t < bundle.special.eot]
-                tokens.append(row)
+                tokens.append([t for t in row if t < bundle.special.eot])
+            latencies += [time.perf_counter() - started] * len(batch)
+    seconds = time.perf_counter() - began
     texts = [bundle.tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
-    return tokens, texts
+    return Pass(seconds, tokens, texts, latencies)
 
 
 def long_part(model: str, files: list[Utterance], sizes, threads: int, language) -> list[BatchRow]:
     from ..transcribe import Transcriber
 
     paths = [u.audio_path for u in files]
-    texts = [u.text for u in files]
+    references = [u.text for u in files]
     audio_s = sum(len(load_audio(p)) for p in paths) / 16000
     options = {**LONG_FORM_GREEDY, "language": language, "vad": True}
     # Each compute type against faster-whisper's same one; int8 where our int8 main runs.
@@ -177,51 +204,24 @@ def long_part(model: str, files: list[Utterance], sizes, threads: int, language)
         transcriber.transcribe(warm, batch_size=2, **options)
     rows: list[BatchRow] = []
     # Per compute type, the first configuration's output: that model's plain greedy at batch 1.
-    references: dict[str, list[list[int]]] = {}
+    tokens_of: dict[str, list[list[int]]] = {}
     for size in sizes:
         for (compute_type, draft), transcriber in transcribers.items():
-            seconds, results = _timed(
-                lambda t=transcriber, s=size: [
-                    t.transcribe(p, batch_size=s, **options) for p in paths
-                ]
-            )
-            tokens = [[x for s in r.segments for x in s.tokens] for r in results]
-            reference = references.setdefault(compute_type, tokens)
+
+            def transcribe(path, t=transcriber, s=size):
+                result = t.transcribe(path, batch_size=s, **options)
+                return [x for segment in result.segments for x in segment.tokens], result.text
+
+            run = _one_by_one(transcribe, paths)
+            reference = tokens_of.setdefault(compute_type, run.tokens)
             kind = "" if compute_type == "float32" else f" {compute_type}"
-            rows.append(
-                _row(
-                    "long",
-                    f"specwhisper {model}{kind} draft={draft} (VAD)",
-                    size,
-                    seconds,
-                    audio_s,
-                    tokens,
-                    reference,
-                    texts,
-                    [r.text for r in results],
-                    compute_type,
-                )
-            )
+            name = f"specwhisper {model}{kind} draft={draft} (VAD)"
+            rows.append(_row("long", name, size, run, audio_s, reference, references, compute_type))
         if faster_whisper_available() and load_model(model).device.type == "cpu":
             for compute_type in ("float32", "int8"):
-                seconds, (tokens, decoded), memory = faster_whisper_apart(
-                    model, paths, size, compute_type, threads, language
-                )
-                rows.append(
-                    _row(
-                        "long",
-                        f"faster-whisper {model} {compute_type} (batched pipeline)",
-                        size,
-                        seconds,
-                        audio_s,
-                        tokens,
-                        None,
-                        texts,
-                        decoded,
-                        compute_type,
-                        memory,
-                    )
-                )
+                run = faster_whisper_apart(model, paths, size, compute_type, threads, language)
+                name = f"faster-whisper {model} {compute_type} (batched pipeline)"
+                rows.append(_row("long", name, size, run, audio_s, None, references, compute_type))
     return rows
 
 
@@ -231,9 +231,9 @@ def _warm_up_input(path) -> np.ndarray:
     return load_audio(path)[: 60 * 16000]
 
 
-def faster_whisper_apart(model, paths, size, compute_type, threads, language):
-    """(seconds, (tokens, texts), resident MB) of faster-whisper's batched pipeline over
-    ``paths``, timed in a process of its own after a warm-up.
+def faster_whisper_apart(model, paths, size, compute_type, threads, language) -> Pass:
+    """faster-whisper's batched pipeline over ``paths``, timed in a process of its own after a
+    warm-up (its resident memory is that process's).
 
     Not in this process: CTranslate2's OpenMP runtime and PyTorch's then share the cores and
     slow each other, faster-whisper most (float32 at batch 8: 34.2 s beside our engine, 25.9 s
@@ -252,22 +252,24 @@ def faster_whisper_apart(model, paths, size, compute_type, threads, language):
         return job.result()
 
 
-def _faster_whisper_timed(model, paths, size, compute_type, threads, language):
+def _faster_whisper_timed(model, paths, size, compute_type, threads, language) -> Pass:
     """In the child process: load, warm up, time one pass."""
     warm = _warm_up_input(paths[0])
-    faster_whisper_batched(model, [warm], size, compute_type, threads, language)
-    seconds, outputs = _timed(
-        lambda: faster_whisper_batched(model, paths, size, compute_type, threads, language)
+    faster_whisper_batched(model, warm, size, compute_type, threads, language)
+    run = _one_by_one(
+        lambda path: faster_whisper_batched(model, path, size, compute_type, threads, language),
+        paths,
     )
-    return seconds, outputs, rss_mb()
+    run.rss_mb = rss_mb()
+    return run
 
 
 _pipelines: dict = {}
 
 
-def faster_whisper_batched(model, inputs, size, compute_type, threads, language):
+def faster_whisper_batched(model, audio, size, compute_type, threads, language):
     """faster-whisper's ``BatchedInferencePipeline`` (loaded once per model and compute type)
-    over ``inputs`` (paths or 16 kHz arrays): (tokens, texts) per input."""
+    over ``audio`` (a path or a 16 kHz array): (tokens, text)."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     key = (model, compute_type)
@@ -279,50 +281,44 @@ def faster_whisper_batched(model, inputs, size, compute_type, threads, language)
             cpu_threads=threads,
         )
         _pipelines[key] = BatchedInferencePipeline(whisper)
-    pipeline = _pipelines[key]
-    tokens, texts = [], []
-    for item in inputs:
-        segments, _ = pipeline.transcribe(
-            load_audio(item) if not isinstance(item, np.ndarray) else item,
-            language=language,
-            batch_size=size,
-            beam_size=1,
-            temperature=0.0,
-            without_timestamps=False,  # the task ours does: timestamped segments
-        )
-        segments = list(segments)
-        tokens.append([t for s in segments for t in s.tokens])
-        texts.append("".join(s.text for s in segments).strip())
-    return tokens, texts
+    segments, _ = _pipelines[key].transcribe(
+        audio if isinstance(audio, np.ndarray) else load_audio(audio),
+        language=language,
+        batch_size=size,
+        beam_size=1,
+        temperature=0.0,
+        without_timestamps=False,  # the task ours does: timestamped segments
+    )
+    segments = list(segments)  # a lazy generator: decoding happens here
+    return [t for s in segments for t in s.tokens], "".join(s.text for s in segments).strip()
 
 
 def _row(
-    part,
-    system,
-    size,
-    seconds,
-    audio_s,
-    tokens,
-    reference,
-    references,
-    hypotheses,
-    compute_type=None,
-    memory=None,
-):
+    part: str,
+    system: str,
+    size: int,
+    run: Pass,
+    audio_s: float,
+    reference: list[list[int]] | None,
+    references: list[str],
+    compute_type: str | None = None,
+) -> BatchRow:
     exact = None
     if reference is not None:
-        exact = round(sum(a == b for a, b in zip(tokens, reference, strict=True)) / len(tokens), 4)
+        same = sum(a == b for a, b in zip(run.tokens, reference, strict=True))
+        exact = round(same / len(run.tokens), 4)
     return BatchRow(
         part,
         system,
         size,
-        seconds,
+        run.seconds,
         audio_s,
         exact,
-        word_error_rate(references, hypotheses),
-        rss_mb() if memory is None else memory,  # faster-whisper's: its own process's
-        tokens,
+        word_error_rate(references, run.texts),
+        rss_mb() if run.rss_mb is None else run.rss_mb,
+        run.tokens,
         compute_type,
+        tuple(run.latencies),
     )
 
 
@@ -335,8 +331,9 @@ def markdown(rows: list[BatchRow]) -> str:
         lines += [
             f"### {title}",
             "",
-            "| configuration | batch | seconds | audio s/s | × batch 1 | WER % | exact | RSS MB |",
-            "|---|---|---|---|---|---|---|---|",
+            "| configuration | batch | seconds | audio s/s | × batch 1 | latency s | WER % | exact "
+            "| RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         first = {r.system: r for r in chosen if r.batch_size == min(x.batch_size for x in chosen)}
         for r in chosen:
@@ -344,7 +341,8 @@ def markdown(rows: list[BatchRow]) -> str:
             exact = "-" if r.exact is None else f"{r.exact:.2f}"
             lines.append(
                 f"| {r.system} | {r.batch_size} | {r.seconds:.1f} | {r.throughput:.2f} | "
-                f"{gain:.2f}x | {r.wer * 100:.1f} | {exact} | {r.rss_mb:.0f} |"
+                f"{gain:.2f}x | {r.median_latency:.2f} | {r.wer * 100:.1f} | {exact} | "
+                f"{r.rss_mb:.0f} |"
             )
         lines.append("")
     lines += _against_faster_whisper([r for r in rows if r.part == "long"])
