@@ -45,15 +45,13 @@ def test_the_long_part_runs_faster_whisper_in_a_process_of_its_own(dev_set):
     its compute type's plain batch-1 output; faster-whisper ran and was timed elsewhere."""
     from specwhisper.bench import batch
 
-    rows = batch.long_part("tiny.en", dev_set[:2], (1, 2), threads=2, language="en")
+    rows = batch.long_part("tiny.en", dev_set[:1], (2,), threads=2, language="en")
     ours = [r for r in rows if r.system.startswith("specwhisper")]
     theirs = [r for r in rows if r.system.startswith("faster-whisper")]
-    assert {(r.batch_size, r.compute_type) for r in theirs} == {
-        (size, kind) for size in (1, 2) for kind in ("float32", "int8")
-    }
-    assert ours and all(r.exact == 1.0 for r in ours)
+    assert sorted(r.compute_type for r in theirs) == ["float32", "int8"]
+    assert len(ours) == 4 and all(r.exact == 1.0 for r in ours)  # drafts equal plain
     assert all(r.seconds > 0 and r.wer < 0.3 and r.rss_mb > 0 for r in rows)
-    assert all(len(r.latencies) == 2 and 0 < max(r.latencies) <= r.seconds for r in rows)
+    assert all(len(r.latencies) == 1 and 0 < r.latencies[0] <= r.seconds for r in rows)
     assert not batch._pipelines  # faster-whisper's model was never loaded in this process
 
 
