@@ -158,3 +158,20 @@ def test_a_queue_reads_inputs_as_places_free_and_answers_as_they_finish(dev_set)
         assert _windows(results[index]) == _windows(transcriber.transcribe(path, **GREEDY))
     # With nothing in flight, "nothing waits" ends the run: the input after it is not read.
     assert list(transcriber.transcribe_queue(iter([None, paths[1]]), **GREEDY)) == []
+
+
+@pytest.mark.parametrize("options", [{"batch_size": 1}, {"batch_size": 2, "beam_size": 2}])
+def test_an_input_decoded_on_admission_is_answered_before_the_next_is_read(dev_set, options):
+    """Unbatched (batch size 1, beam search), an input is decoded whole when it is taken up:
+    its result goes out before the queue is read again, not after the last input."""
+    transcriber = Transcriber("tiny.en", "none")
+    events: list[tuple[str, int]] = []
+
+    def inputs():
+        for index, utterance in enumerate(dev_set[:3]):
+            events.append(("read", index))
+            yield utterance.audio_path
+
+    for index, _ in transcriber.transcribe_queue(inputs(), **options, **GREEDY):
+        events.append(("answered", index))
+    assert events == [(kind, i) for i in range(3) for kind in ("read", "answered")]

@@ -127,7 +127,10 @@ class Scheduler:
                 else:
                     self._admit(admitted, audio)
                     admitted += 1
-            yield from self._hand_out(in_order)  # inputs that failed or were empty
+                    # Out before the next input is read: one that failed, was empty, or was
+                    # decoded whole on admission (unbatched: batch size 1, sampling, beams),
+                    # else a queue's results would wait for all of its inputs.
+                    yield from self._hand_out(in_order)
             if exhausted and not self.running:
                 return
             if self.search is None or not len(self.search):
