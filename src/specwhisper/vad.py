@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .audio import SAMPLE_RATE, AudioStream
-from .features import CHUNK_SECONDS, FRAMES_PER_SECOND, SampleBuffer
+from .features import CHUNK_SECONDS, FRAMES_PER_SECOND, N_SAMPLES, SampleBuffer
 from .segments import Segment, Word
 
 # Audio the VAD reads at once. Silero keeps state across its 32 ms frames; a block boundary
@@ -162,7 +162,6 @@ def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
     """(start, end) samples of the speech in ``stream``, read block by block."""
     vad = _silero()
     block = VAD_BLOCK_SECONDS * SAMPLE_RATE
-    limit = CHUNK_SECONDS * SAMPLE_RATE
     buffer = SampleBuffer(stream.blocks())
     regions: list[tuple[int, int]] = []
     position = 0
@@ -180,7 +179,7 @@ def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
         )
         for item in found:
             start, end = position + item["start"], position + item["end"]
-            if regions and start <= regions[-1][1] + 1 and end - regions[-1][0] <= limit:
+            if regions and start <= regions[-1][1] + 1 and end - regions[-1][0] <= N_SAMPLES:
                 regions[-1] = (regions[-1][0], end)  # joined across a block boundary
             else:
                 regions.append((start, end))
@@ -193,15 +192,14 @@ def speech_regions(stream: AudioStream) -> list[tuple[int, int]]:
 def chunks_of(regions: list[tuple[int, int]]) -> list[Chunk]:
     """Speech regions, in order, gathered into chunks of at most one window of speech (as
     faster-whisper's ``collect_chunks``: the silence between regions is not decoded)."""
-    limit = CHUNK_SECONDS * SAMPLE_RATE
     chunks: list[Chunk] = []
     pieces = [  # a region longer than a window (none from speech_regions) in several
-        (begin, min(begin + limit, end))
+        (begin, min(begin + N_SAMPLES, end))
         for start, end in regions
-        for begin in range(start, end, limit)
+        for begin in range(start, end, N_SAMPLES)
     ]
     for piece in pieces:
-        if chunks and chunks[-1].samples + piece[1] - piece[0] <= limit:
+        if chunks and chunks[-1].samples + piece[1] - piece[0] <= N_SAMPLES:
             chunks[-1] = Chunk((*chunks[-1].pieces, piece))
         else:
             chunks.append(Chunk((piece,)))

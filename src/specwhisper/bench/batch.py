@@ -282,7 +282,7 @@ def faster_whisper_batched(model, audio, size, compute_type, threads, language):
         )
         _pipelines[key] = BatchedInferencePipeline(whisper)
     segments, _ = _pipelines[key].transcribe(
-        audio if isinstance(audio, np.ndarray) else load_audio(audio),
+        load_audio(audio),
         language=language,
         batch_size=size,
         beam_size=1,
